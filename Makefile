@@ -1,0 +1,45 @@
+# `make run` serves the sample site; `make test` runs the whole suite. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+BIN := $(VENV)/bin
+BUNDLE := sample_site/static/sample/browser.js
+export DJANGO_SETTINGS_MODULE := sample_site.settings
+
+.PHONY: install frontend run test lint bench clean
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The browser SDK bundle for the sample site (real @sentry/browser from npm, built by esbuild).
+frontend: $(BUNDLE)
+
+$(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js)
+	@if command -v npm >/dev/null; then \
+		cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
+	else \
+		echo "npm not found: the sample site runs without the browser SDK (apt-get install -y npm)"; \
+	fi
+
+run: install frontend
+	$(BIN)/python -m django check
+	$(BIN)/python -m django runserver 127.0.0.1:$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install frontend lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) frontend/node_modules $(BUNDLE) .pytest_cache .mypy_cache .ruff_cache

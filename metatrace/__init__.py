@@ -1,0 +1,64 @@
+"""metatrace: continue the incoming trace, render it as meta tags, and propagate it.
+
+The core imports neither Django nor Jinja; see `metatrace.middleware` and `metatrace.jinja`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from .carriers import read_carrier
+from .config import Config, configure
+from .context import Scope, TraceContext, activate, current, get_active
+
+__all__ = [
+    "Config",
+    "TraceContext",
+    "configure",
+    "continue_trace",
+    "get_active",
+    "get_baggage",
+    "get_traceparent",
+    "propagation_headers",
+    "trace_meta",
+    "trace_scope",
+]
+
+
+def continue_trace(carrier: Mapping[str, Any] | None = None) -> TraceContext:
+    """Continue the trace found in `carrier` (or start one) and make it the active context.
+
+    `carrier` is HTTP headers (any case; str, bytes or lists of repeated values), a WSGI
+    environ or `os.environ`. Malformed or hostile values never raise: they start a new trace.
+    """
+    context = TraceContext(*read_carrier(carrier)) if carrier is not None else TraceContext()
+    activate(context)
+    return context
+
+
+def trace_scope(carrier: Mapping[str, Any] | None = None) -> Scope:
+    """Like `continue_trace`, as a context manager that restores the previous context on exit."""
+    return Scope(TraceContext(*read_carrier(carrier)) if carrier is not None else TraceContext())
+
+
+def get_traceparent() -> str:
+    """The outgoing `sentry-trace` value, `TRACEID-SPANID[-0|1]`, of the active context."""
+    return current().sentry_trace
+
+
+def get_baggage() -> str:
+    """The outgoing `baggage` value of the active context (sentry items, then third-party)."""
+    return current().baggage
+
+
+def propagation_headers() -> dict[str, str]:
+    """Outgoing request headers: `sentry-trace`, `baggage`, and `traceparent` if W3C is on."""
+    return current().headers()
+
+
+def trace_meta() -> Markup:
+    """The escaped `<meta>` tags of the active context."""
+    return current().meta()

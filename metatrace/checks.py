@@ -1,0 +1,78 @@
+"""System checks for the usual misconfigurations (`manage.py check`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from .middleware import TraceMiddleware
+
+# Middleware that renders pages outside the view, so it must sit inside TraceMiddleware.
+RENDERING_MIDDLEWARE = frozenset(
+    {
+        "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
+        "debug_toolbar.middleware.DebugToolbarMiddleware",
+    }
+)
+CACHE_MIDDLEWARE = frozenset(
+    {
+        "django.middleware.cache.UpdateCacheMiddleware",
+        "django.middleware.cache.CacheMiddleware",
+    }
+)
+
+
+@register(Tags.compatibility)
+def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    position = next((i for i, path in enumerate(middleware) if _is_trace_middleware(path)), None)
+    if position is None:
+        return [
+            Error(
+                "metatrace.middleware.TraceMiddleware is not in MIDDLEWARE.",
+                hint=(
+                    "Add 'metatrace.middleware.TraceMiddleware' near the top of MIDDLEWARE. "
+                    "Without it, pages render a trace that is not the request's, and a "
+                    "thread reuses it for every request it serves."
+                ),
+                id="metatrace.E001",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for path in middleware[:position]:
+        if path in RENDERING_MIDDLEWARE:
+            messages.append(
+                Warning(
+                    f"{path} comes before metatrace.middleware.TraceMiddleware, so the pages "
+                    "it renders do not continue the request's trace.",
+                    hint="Move TraceMiddleware above it in MIDDLEWARE.",
+                    id="metatrace.W001",
+                )
+            )
+    if CACHE_MIDDLEWARE.intersection(middleware):
+        messages.append(
+            Warning(
+                "Django's cache middleware is on: a cached page would serve one visitor's "
+                "trace id and baggage to every later visitor.",
+                hint=(
+                    "Do not use {% trace_meta %} on pages that the cache middleware or "
+                    "cache_page stores, or leave out the cache middleware."
+                ),
+                id="metatrace.W002",
+            )
+        )
+    return messages
+
+
+def _is_trace_middleware(path: str) -> bool:
+    if path == "metatrace.middleware.TraceMiddleware":
+        return True
+    try:
+        candidate = import_string(path)
+    except ImportError:
+        return False
+    return isinstance(candidate, type) and issubclass(candidate, TraceMiddleware)

@@ -1,0 +1,113 @@
+"""Head-of-trace settings: who we are when metatrace starts a trace, and which tags to emit."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from dataclasses import dataclass
+from typing import Final
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET: Final = _Unset.UNSET
+_DSN_RE = re.compile(r"https?://([0-9a-zA-Z]+)(?::[^@/]*)?@([^/@]+)/(?:[^?#]*/)?(\d+)/?")
+_PUBLIC_KEY_RE = re.compile(r"[0-9a-zA-Z]+")
+_ORG_HOST_RE = re.compile(r"o(\d+)\.")
+
+
+class SettingError(ValueError):
+    """A bad setting; `name` is the configure() argument at fault."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"metatrace: {name} {problem}")
+        self.name = name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Config:
+    public_key: str | None = None
+    org_id: str | None = None
+    release: str | None = None
+    environment: str | None = None
+    traces_sample_rate: float | None = None
+    w3c: bool = False
+
+
+_config: Config | None = None
+
+
+def get_config() -> Config:
+    """The active settings; the first call reads SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT."""
+    return _config if _config is not None else configure()
+
+
+def configure(
+    *,
+    dsn: str | _Unset | None = UNSET,
+    public_key: str | None = None,
+    release: str | _Unset | None = UNSET,
+    environment: str | _Unset | None = UNSET,
+    traces_sample_rate: float | None = None,
+    w3c: bool = False,
+) -> Config:
+    """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
+    environment variables. A bad value raises SettingError (a ValueError) that names it.
+    """
+    global _config
+    dsn = _env_default(dsn, "SENTRY_DSN", "dsn")
+    release = _env_default(release, "SENTRY_RELEASE", "release")
+    environment = _env_default(environment, "SENTRY_ENVIRONMENT", "environment")
+    if public_key is not None and (
+        not isinstance(public_key, str) or not _PUBLIC_KEY_RE.fullmatch(public_key)
+    ):
+        raise SettingError(
+            "public_key", f"{public_key!r} is not a Sentry public key (letters and digits)"
+        )
+    org_id = None
+    if dsn:
+        match = _DSN_RE.fullmatch(dsn.strip())
+        if match is None:
+            raise SettingError(
+                "dsn", f"{dsn!r} is not a Sentry DSN; expected https://PUBLIC_KEY@HOST/PROJECT_ID"
+            )
+        dsn_key, host, _project = match.groups()
+        if public_key is not None and public_key != dsn_key:
+            raise SettingError("public_key", "disagrees with the key in dsn; set only one")
+        public_key = dsn_key
+        org = _ORG_HOST_RE.match(host)
+        org_id = org.group(1) if org else None
+    if traces_sample_rate is not None and (
+        isinstance(traces_sample_rate, bool)
+        or not isinstance(traces_sample_rate, (int, float))
+        or not 0.0 <= traces_sample_rate <= 1.0
+    ):
+        raise SettingError(
+            "traces_sample_rate",
+            f"{traces_sample_rate!r} must be a number from 0.0 to 1.0, or None",
+        )
+    if not isinstance(w3c, bool):
+        raise SettingError("w3c", f"must be True or False, not {w3c!r}")
+    if public_key and not environment:
+        environment = "production"  # what Sentry's SDKs report when none is set
+    _config = Config(
+        public_key=public_key,
+        org_id=org_id,
+        release=release,
+        environment=environment,
+        traces_sample_rate=None if traces_sample_rate is None else float(traces_sample_rate),
+        w3c=w3c,
+    )
+    return _config
+
+
+def _env_default(value: str | _Unset | None, variable: str, name: str) -> str | None:
+    if value is UNSET:
+        return os.environ.get(variable) or None
+    if value is not None and not isinstance(value, str):
+        raise SettingError(name, f"must be a string or None, not {type(value).__name__}")
+    return value or None

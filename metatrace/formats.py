@@ -1,0 +1,153 @@
+"""Wire formats: parse and format sentry-trace, traceparent and baggage.
+
+Pure functions with no state and no I/O. Parsers return None (or an empty result) for
+anything malformed and never raise on str input; every regex here is linear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+from urllib.parse import quote, unquote
+
+# Limits shared with OpenTelemetry (see DESIGN.md, "baggage").
+BAGGAGE_MAX_BYTES = 8192
+BAGGAGE_MAX_MEMBERS = 180
+BAGGAGE_MAX_MEMBER_BYTES = 4096
+
+SENTRY_PREFIX = "sentry-"
+
+
+class IncomingTrace(NamedTuple):
+    """A trace that may be continued: ids of the sender and its sampling decision."""
+
+    trace_id: str
+    parent_span_id: str
+    sampled: bool | None  # None: the decision is deferred
+
+
+class Baggage(NamedTuple):
+    sentry: dict[str, str]  # DSC field -> decoded value
+    third_party: tuple[str, ...]  # normalised `key=value[;props]` members, in order
+
+
+EMPTY_BAGGAGE = Baggage({}, ())
+
+_OWS = " \t"
+_ZERO_TRACE = "0" * 32
+_ZERO_SPAN = "0" * 16
+
+_SENTRY_TRACE_RE = re.compile(r"[ \t]*([0-9a-f]{32})-([0-9a-f]{16})(?:-([01]))?[ \t]*")
+# Version, trace id, parent id, flags, and what a future version may append.
+_TRACEPARENT_RE = re.compile(
+    r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-[\x20-\x7e]*)?"
+)
+# W3C baggage: token key, baggage-octet value, optional properties; OWS around the parts.
+# The value class excludes ';' and the key class excludes '=', so nothing can backtrack.
+_MEMBER_RE = re.compile(
+    r"[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"
+    r"([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)[ \t]*"
+    r"((?:;[\t\x20-\x7e]*)?)"
+)
+
+
+def parse_sentry_trace(value: str) -> IncomingTrace | None:
+    """Parse `TRACE_ID-SPAN_ID[-SAMPLED]`; of several comma-joined values, the first non-empty."""
+    start = 0
+    while True:
+        end = value.find(",", start)
+        part = value[start:] if end < 0 else value[start:end]
+        if part.strip(_OWS):
+            break
+        if end < 0:
+            return None
+        start = end + 1
+    match = _SENTRY_TRACE_RE.fullmatch(part)
+    if match is None:
+        return None
+    trace_id, span_id, flag = match.groups()
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return None
+    return IncomingTrace(trace_id, span_id, None if flag is None else flag == "1")
+
+
+def parse_traceparent(value: str) -> IncomingTrace | None:
+    """Parse a W3C `traceparent`: `VERSION-TRACE_ID-PARENT_ID-FLAGS`."""
+    match = _TRACEPARENT_RE.fullmatch(value.strip(_OWS))
+    if match is None:
+        return None
+    version, trace_id, span_id, flags, rest = match.groups()
+    if version == "ff" or (version == "00" and rest is not None):
+        return None
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return None
+    return IncomingTrace(trace_id, span_id, bool(int(flags, 16) & 1))
+
+
+def parse_baggage(value: str) -> Baggage:
+    """Split a `baggage` header into decoded sentry items and verbatim third-party members.
+
+    An oversized header is ignored whole; a malformed or oversized member is skipped.
+    For repeated keys the last value wins, at the position of the first.
+    """
+    if len(value) > BAGGAGE_MAX_BYTES or (
+        not value.isascii() and len(value.encode("utf-8", "surrogatepass")) > BAGGAGE_MAX_BYTES
+    ):
+        return EMPTY_BAGGAGE
+    sentry: dict[str, str] = {}
+    others: dict[str, str] = {}
+    for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS]:
+        if len(member) > BAGGAGE_MAX_MEMBER_BYTES or not member.isascii():
+            continue
+        match = _MEMBER_RE.fullmatch(member)
+        if match is None:
+            continue
+        key, raw, props = match.groups()
+        if key.startswith(SENTRY_PREFIX):
+            field = key[len(SENTRY_PREFIX) :]
+            try:
+                decoded = unquote(raw, errors="strict")
+            except UnicodeDecodeError:
+                continue
+            if field:
+                sentry[field] = decoded
+        else:
+            others[key] = f"{key}={raw}{props.rstrip(_OWS)}"
+    return Baggage(sentry, tuple(others.values()))
+
+
+def format_sentry_trace(trace_id: str, span_id: str, sampled: bool | None) -> str:
+    if sampled is None:
+        return f"{trace_id}-{span_id}"
+    return f"{trace_id}-{span_id}-{'1' if sampled else '0'}"
+
+
+def format_traceparent(trace_id: str, span_id: str, sampled: bool | None) -> str:
+    # W3C has no "deferred": like Sentry's SDKs, only an explicit yes sets the flag.
+    return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+
+
+def format_baggage(sentry: Mapping[str, str], third_party: Iterable[str] = ()) -> str:
+    """Sentry members first, then third-party ones, within the W3C/OpenTelemetry limits."""
+    members: list[str] = []
+    size = -1  # no comma before the first member
+    for member in _members(sentry, third_party):
+        if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
+            continue
+        if len(members) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
+            break
+        members.append(member)
+        size += 1 + len(member)
+    return ",".join(members)
+
+
+def _members(sentry: Mapping[str, str], third_party: Iterable[str]) -> Iterable[str]:
+    for field, value in sentry.items():
+        yield f"{SENTRY_PREFIX}{field}={quote(value, safe='')}"
+    seen = {f"{SENTRY_PREFIX}{field}" for field in sentry}
+    for member in third_party:
+        key = member.partition("=")[0]
+        if key not in seen:
+            seen.add(key)
+            yield member

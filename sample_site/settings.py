@@ -1,0 +1,82 @@
+"""Settings of the sample site: `DJANGO_SETTINGS_MODULE=sample_site.settings`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "sample-site-only-not-a-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "metatrace",
+    "sample_site",
+]
+
+MIDDLEWARE = [
+    "metatrace.middleware.TraceMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "sample_site.urls"
+WSGI_APPLICATION = "sample_site.wsgi.application"
+ASGI_APPLICATION = "sample_site.asgi.application"
+
+CONTEXT_PROCESSORS = [
+    "django.template.context_processors.request",
+    "metatrace.context_processors.trace_meta",
+    "sample_site.context_processors.sample",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": CONTEXT_PROCESSORS},
+    },
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        # The Django templates folder too: the nav and panel partials are valid in both engines.
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "environment": "sample_site.jinja2env.environment",
+            "extensions": ["metatrace.jinja.TraceMetaExtension"],
+            "context_processors": CONTEXT_PROCESSORS,
+        },
+    },
+]
+
+DATABASES: dict[str, dict[str, str]] = {}
+STATIC_URL = "/static/"
+USE_TZ = True
+
+# metatrace: a DSN (or SENTRY_DSN) makes the server freeze a full DSC when it starts a trace.
+METATRACE = {
+    "DSN": os.environ.get("SENTRY_DSN") or None,
+    "RELEASE": os.environ.get("SENTRY_RELEASE", "sample-site@0.1.0"),
+    "TRACES_SAMPLE_RATE": 1.0,
+    "W3C": os.environ.get("METATRACE_W3C", "1") == "1",
+}
+
+# The browser SDK bundle (frontend/): it keeps its envelopes in the page and sends nothing.
+SAMPLE_BROWSER = {
+    "DSN": "https://b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0@o1.ingest.example.invalid/1",
+    "TRACES_SAMPLE_RATE": 1.0,
+    "OTEL": False,
+}
+# Where /outgoing/ sends its request; None means this site's own /downstream/.
+SAMPLE_DOWNSTREAM_URL: str | None = None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"metatrace": {"handlers": ["console"], "level": "DEBUG" if DEBUG else "INFO"}},
+}

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("jinja/", views.jinja_page, name="jinja"),
+    path("context/", views.ContextView.as_view(), name="context"),
+    path("outgoing/", views.outgoing, name="outgoing"),
+    path("downstream/", views.downstream, name="downstream"),
+]
