@@ -135,8 +135,12 @@ class TraceContext:
 
     def _render_meta(self, w3c: bool) -> Markup:
         state = self._resolve()
+        html = Markup()
         # Values are already validated or percent-encoded; escaping again is the second fence.
-        html = Markup('<meta name="sentry-trace" content="{}">').format(self.sentry_trace)
+        # A trace we started without a public key gets no Sentry tags: @sentry/browser would
+        # freeze the empty DSC and lose its own key, so the browser must start the trace.
+        if state.parent_span_id is not None or state.dsc:
+            html += Markup('<meta name="sentry-trace" content="{}">').format(self.sentry_trace)
         if state.dsc:
             html += Markup('<meta name="baggage" content="{}">').format(
                 formats.format_baggage(state.dsc)
@@ -177,6 +181,9 @@ class TraceContext:
             dsc = {}
         if not dsc:
             sampled, dsc = self._head_dsc(config, trace_id, sampled)
+        elif "sample_rand" not in dsc:
+            # As sentry-python does: otherwise each browser would draw its own sample_rand.
+            dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
         return _Resolved(
             trace_id, parent_span_id, sampled, MappingProxyType(dsc), baggage.third_party
         )
@@ -184,23 +191,13 @@ class TraceContext:
     def _head_dsc(
         self, config: Config, trace_id: str, sampled: bool | None
     ) -> tuple[bool | None, dict[str, str]]:
-        """Freeze a DSC when we are the first Sentry-aware hop and know our own public key.
-
-        Without a key we freeze nothing, so the browser SDK fills in its own DSC.
-        """
+        """Freeze a DSC when we are the first Sentry-aware hop and know our own public key."""
         if config.public_key is None:
             return sampled, {}
         rate = config.traces_sample_rate
-        # sample_rand has 6 decimals, as Sentry's SDKs send it; it must agree with `sampled`.
-        low, high = 0, 1_000_000
-        if rate is not None and sampled is not None:
-            cut = int(rate * 1_000_000)
-            low, high = (0, cut) if sampled else (cut, 1_000_000)
-            if low >= high:
-                low, high = 0, 1_000_000
-        rand = low + (self._rand >> 192) % (high - low)
+        rand = self._sample_rand(rate, sampled)
         if sampled is None and rate is not None:
-            sampled = rand < rate * 1_000_000
+            sampled = float(rand) < rate
         dsc = {"trace_id": trace_id, "public_key": config.public_key}
         if config.org_id:
             dsc["org_id"] = config.org_id
@@ -210,10 +207,35 @@ class TraceContext:
             dsc["environment"] = config.environment
         if rate is not None:
             dsc["sample_rate"] = repr(rate)
-        dsc["sample_rand"] = f"{rand / 1_000_000:.6f}"
+        dsc["sample_rand"] = rand
         if sampled is not None:
             dsc["sampled"] = "true" if sampled else "false"
         return sampled, dsc
+
+    def _sample_rand(self, rate: float | None, sampled: bool | None) -> str:
+        """A sample_rand in [0, 1) with 6 decimals, as Sentry's SDKs send it, that agrees
+        with a sampling decision already taken: below the rate if sampled, else not."""
+        low, high = 0, 1_000_000
+        if rate is not None and sampled is not None:
+            cut = int(rate * 1_000_000)
+            low, high = (0, cut) if sampled else (cut, 1_000_000)
+            if low >= high:  # the decision contradicts the rate; any value will do
+                low, high = 0, 1_000_000
+        return f"{(low + (self._rand >> 192) % (high - low)) / 1_000_000:.6f}"
+
+
+def _rate(dsc: Mapping[str, str]) -> float | None:
+    try:
+        rate = float(dsc.get("sample_rate", ""))
+    except ValueError:
+        return None
+    return rate if 0.0 <= rate <= 1.0 else None
+
+
+def _sampled(dsc: Mapping[str, str], sampled: bool | None) -> bool | None:
+    if sampled is not None:
+        return sampled
+    return {"true": True, "false": False}.get(dsc.get("sampled", ""))
 
 
 _active: ContextVar[TraceContext | None] = ContextVar("metatrace_active", default=None)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from bs4 import BeautifulSoup
+
+import metatrace
+from metatrace import config as config_module
+from metatrace import context as context_module
+
+CONFORMANCE = Path(
+    os.environ.get("METATRACE_CONFORMANCE", Path(__file__).parents[2] / "shared" / "conformance")
+)
+TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+
+INCOMING_TRACE = "771a43a4192642f0b136d5159a501700"
+INCOMING_SPAN = "b7ad6b7169203331"
+
+
+def load_conformance(name: str) -> list[dict[str, Any]]:
+    path = CONFORMANCE / name
+    if not path.exists():
+        pytest.fail(f"conformance vectors not found at {path}; set METATRACE_CONFORMANCE")
+    rows: list[dict[str, Any]] = json.loads(path.read_text())
+    return rows
+
+
+@pytest.fixture(autouse=True)
+def _isolated_trace_state() -> Iterator[None]:
+    """Each test starts with no active trace and the default configuration, and leaves none."""
+    saved = config_module._config
+    token = context_module._active.set(None)
+    metatrace.configure(dsn=None, release=None, environment=None)
+    yield
+    context_module._active.reset(token)
+    config_module._config = saved
+
+
+def trace_meta_elements(html: str) -> list[Any]:
+    """Every <meta> naming a trace field, anywhere in the document."""
+    soup = BeautifulSoup(html, "html.parser")
+    return [m for m in soup.find_all("meta") if m.get("name") in TRACE_NAMES]
+
+
+def parse_trace_meta(html: str) -> dict[str, str]:
+    """The trace tags, checked for structure: each at most once, only name and content."""
+    elements = trace_meta_elements(html)
+    names = [element["name"] for element in elements]
+    assert len(names) == len(set(names)), f"duplicate trace meta tags: {names}"
+    for element in elements:
+        assert set(element.attrs) == {"name", "content"}, element.attrs
+    return {element["name"]: element["content"] for element in elements}
+
+
+def split_sentry_trace(value: str) -> tuple[str, str, str | None]:
+    trace_id, span_id, *rest = value.split("-")
+    assert len(trace_id) == 32 and len(span_id) == 16 and len(rest) <= 1, value
+    return trace_id, span_id, rest[0] if rest else None
+
+
+def decode_baggage(value: str) -> dict[str, str]:
+    """The sentry items of a rendered baggage value, decoded the way a browser SDK does."""
+    items = {}
+    for member in value.split(","):
+        key, _, raw = member.partition("=")
+        assert key.startswith("sentry-"), member
+        items[key.removeprefix("sentry-")] = unquote(raw, errors="strict")
+    return items

@@ -1,0 +1,12 @@
+"""The sample site's settings, plus the test templates in tests/templates and tests/jinja2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sample_site.settings import *  # noqa: F403
+from sample_site.settings import TEMPLATES
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES[0]["DIRS"] = [HERE / "templates"]
+TEMPLATES[1]["DIRS"] = [*TEMPLATES[1]["DIRS"], HERE / "jinja2"]

@@ -1,0 +1,82 @@
+"""configure(): Sentry's environment defaults, and bad values failing fast by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import metatrace
+from metatrace.config import SettingError, get_config
+
+
+def test_defaults_come_from_sentrys_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.us.sentry.io/77")
+    monkeypatch.setenv("SENTRY_RELEASE", "shop@3.1")
+    monkeypatch.setenv("SENTRY_ENVIRONMENT", "staging")
+    config = metatrace.configure(traces_sample_rate=0.1)
+    assert config == metatrace.Config(
+        public_key="abc123",
+        org_id="9",
+        release="shop@3.1",
+        environment="staging",
+        traces_sample_rate=0.1,
+        w3c=False,
+    )
+    assert get_config() is config
+
+
+def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.us.sentry.io/77")
+    config = metatrace.configure(dsn=None, public_key="def456", release="r", environment=None)
+    assert (config.public_key, config.org_id, config.environment) == ("def456", None, "production")
+
+
+def test_no_key_means_nothing_is_frozen() -> None:
+    assert metatrace.configure(dsn=None) == metatrace.Config()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"dsn": "not a dsn"},
+            "metatrace: dsn 'not a dsn' is not a Sentry DSN; expected https://PUBLIC_KEY@HOST/PROJECT_ID",
+        ),
+        ({"dsn": 5}, "metatrace: dsn must be a string or None, not int"),
+        (
+            {"public_key": "a-b"},
+            "metatrace: public_key 'a-b' is not a Sentry public key (letters and digits)",
+        ),
+        (
+            {"dsn": "https://abc@sentry.io/1", "public_key": "xyz"},
+            "metatrace: public_key disagrees with the key in dsn; set only one",
+        ),
+        (
+            {"traces_sample_rate": 1.5},
+            "metatrace: traces_sample_rate 1.5 must be a number from 0.0 to 1.0, or None",
+        ),
+        (
+            {"traces_sample_rate": True},
+            "metatrace: traces_sample_rate True must be a number from 0.0 to 1.0, or None",
+        ),
+        (
+            {"traces_sample_rate": "0.5"},
+            "metatrace: traces_sample_rate '0.5' must be a number from 0.0 to 1.0, or None",
+        ),
+        ({"release": b"1.0"}, "metatrace: release must be a string or None, not bytes"),
+        ({"w3c": "yes"}, "metatrace: w3c must be True or False, not 'yes'"),
+    ],
+)
+def test_bad_values_fail_with_a_message_naming_them(kwargs: dict[str, Any], message: str) -> None:
+    before = get_config()
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(**kwargs)
+    assert str(raised.value) == message
+    assert isinstance(raised.value, ValueError)
+    assert get_config() is before  # never half-applied
+
+
+def test_self_hosted_dsn_with_path_and_port() -> None:
+    config = metatrace.configure(dsn="http://key1:secret@sentry.internal:9000/prefix/12")
+    assert (config.public_key, config.org_id) == ("key1", None)

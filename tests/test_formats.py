@@ -1,0 +1,162 @@
+"""The wire-format rules of DESIGN.md, with the shared conformance vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from metatrace import formats
+from tests.conftest import load_conformance
+
+
+def _rows(name: str) -> list[Any]:
+    """Conformance rows; a row whose exact value another row calls valid contradicts it."""
+    rows = load_conformance(name)
+    valid_values = {row["value"] for row in rows if row.get("valid")}
+    params = []
+    for row in rows:
+        marks = []
+        if row.get("valid") is False and row["value"] in valid_values:
+            marks.append(
+                pytest.mark.skip(reason="vector contradicts a valid row with the same value")
+            )
+        params.append(pytest.param(row, marks=marks, id=repr(row["value"][:60])))
+    return params
+
+
+@pytest.mark.parametrize("row", _rows("sentry_trace.json"))
+def test_sentry_trace_conformance(row: dict[str, Any]) -> None:
+    parsed = formats.parse_sentry_trace(row["value"])
+    if not row["valid"]:
+        assert parsed is None
+    else:
+        assert parsed is not None
+        assert parsed.trace_id == row["trace_id"]
+        assert parsed.sampled is row["sampled"]
+
+
+@pytest.mark.parametrize("row", _rows("traceparent.json"))
+def test_traceparent_conformance(row: dict[str, Any]) -> None:
+    parsed = formats.parse_traceparent(row["value"])
+    if not row["valid"]:
+        assert parsed is None
+    else:
+        assert parsed is not None
+        assert parsed.trace_id == row["trace_id"]
+        assert parsed.sampled is row["sampled"]
+
+
+@pytest.mark.parametrize("row", _rows("baggage.json"))
+def test_baggage_conformance(row: dict[str, Any]) -> None:
+    parsed = formats.parse_baggage(row["value"])
+    assert parsed.sentry == row["sentry"]
+    assert list(parsed.third_party) == row["third_party"]
+
+
+TRACE = "12312012123120121231201212312012"
+SPAN = "0415201309082013"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # DESIGN.md: uppercase hex is invalid (the shared vectors meant to cover this).
+        f"ABCDEF0123456789ABCDEF0123456789-{SPAN}-1",
+        f"{TRACE}-{SPAN.replace('04', 'AF')}-1",
+        f"{TRACE}-{SPAN}-",
+        f"{TRACE}--1",
+        f"{TRACE}-{SPAN}-1\n",
+        f"\u00a0{TRACE}-{SPAN}-1",
+    ],
+)
+def test_sentry_trace_invalid(value: str) -> None:
+    assert formats.parse_sentry_trace(value) is None
+
+
+def test_sentry_trace_first_non_empty_of_repeated() -> None:
+    parsed = formats.parse_sentry_trace(f" , \t,{TRACE}-{SPAN}-0,{TRACE}-{'1' * 16}-1")
+    assert parsed == formats.IncomingTrace(TRACE, SPAN, False)
+
+
+def test_sentry_trace_first_non_empty_is_taken_even_if_invalid() -> None:
+    assert formats.parse_sentry_trace(f"garbage,{TRACE}-{SPAN}-1") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"00-ABCDEF0123456789ABCDEF0123456789-{SPAN}-01",
+        f"00-{TRACE}-{SPAN}-0g",
+        f"00-{TRACE}-{SPAN}-01,00-{TRACE}-{SPAN}-01",
+        f"01-{TRACE}-{SPAN}-01x",
+    ],
+)
+def test_traceparent_invalid(value: str) -> None:
+    assert formats.parse_traceparent(value) is None
+
+
+def test_traceparent_flags_bit_zero_is_sampled() -> None:
+    assert formats.parse_traceparent(f"00-{TRACE}-{SPAN}-02") == formats.IncomingTrace(
+        TRACE, SPAN, False
+    )
+
+
+def test_baggage_skips_malformed_members_and_keeps_the_rest() -> None:
+    parsed = formats.parse_baggage(
+        "sentry-release=1.0,bad member=x, =novalue,sentry-user=%E0%80%AF,"
+        "sentry-environment=prod,other=a b,third=ok;prop=1 ;flag"
+    )
+    # %E0%80%AF is an overlong UTF-8 sequence: not valid text, so the member is skipped.
+    assert parsed.sentry == {"release": "1.0", "environment": "prod"}
+    assert parsed.third_party == ("third=ok;prop=1 ;flag",)
+
+
+def test_baggage_member_over_4096_bytes_is_skipped() -> None:
+    parsed = formats.parse_baggage(f"sentry-release={'r' * 4100},sentry-environment=prod")
+    assert parsed.sentry == {"environment": "prod"}
+
+
+def test_baggage_header_over_8192_bytes_counts_utf8_bytes() -> None:
+    # 4000 characters but 8000+ bytes once encoded: the whole header is ignored.
+    value = "sentry-environment=prod,x=" + "é" * 4100
+    assert formats.parse_baggage(value) == formats.EMPTY_BAGGAGE
+
+
+def test_baggage_repeated_key_last_value_wins() -> None:
+    parsed = formats.parse_baggage("sentry-release=a,k=1,sentry-release=b,k=2")
+    assert parsed.sentry == {"release": "b"}
+    assert parsed.third_party == ("k=2",)
+
+
+def test_format_baggage_puts_sentry_first_and_never_duplicates_keys() -> None:
+    value = formats.format_baggage(
+        {"trace_id": TRACE, "release": "a b,c"}, ["sentry-release=evil", "k=1", "k=2"]
+    )
+    assert value == f"sentry-trace_id={TRACE},sentry-release=a%20b%2Cc,k=1"
+
+
+def test_format_baggage_keeps_within_member_and_size_limits() -> None:
+    members = [f"k{i}={'v' * 60}" for i in range(400)]
+    value = formats.format_baggage({"trace_id": TRACE}, members)
+    assert len(value.encode()) <= formats.BAGGAGE_MAX_BYTES
+    assert value.count(",") + 1 <= formats.BAGGAGE_MAX_MEMBERS
+    assert value.startswith(f"sentry-trace_id={TRACE},k0=")
+    few = formats.format_baggage({}, [f"k{i}=v" for i in range(300)])
+    assert few.count(",") + 1 == formats.BAGGAGE_MAX_MEMBERS
+    assert formats.format_baggage({"release": "r" * 5000}, ["k=v"]) == "k=v"
+
+
+@pytest.mark.parametrize(
+    "value", ["plain", "a b", "é ü 日本", "\"<'&>", "%41", ",;=", "\x00\n", "🙂"]
+)
+def test_baggage_round_trip(value: str) -> None:
+    parsed = formats.parse_baggage(formats.format_baggage({"release": value}))
+    assert parsed.sentry == {"release": value}
+
+
+def test_format_headers() -> None:
+    assert formats.format_sentry_trace(TRACE, SPAN, None) == f"{TRACE}-{SPAN}"
+    assert formats.format_sentry_trace(TRACE, SPAN, False) == f"{TRACE}-{SPAN}-0"
+    assert formats.format_traceparent(TRACE, SPAN, True) == f"00-{TRACE}-{SPAN}-01"
+    assert formats.format_traceparent(TRACE, SPAN, None) == f"00-{TRACE}-{SPAN}-00"

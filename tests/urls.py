@@ -1,0 +1,73 @@
+"""Views that exercise every way Django renders a template, plus ones for concurrency tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.views.generic import TemplateView
+
+import metatrace
+
+PAGE = "tests/page.html"  # uses {{ trace_meta }} from the context processor
+TAG_PAGE = "tests/tag.html"  # uses {% trace_meta %}
+
+# Lets two threaded requests prove they overlap before either renders.
+barrier = threading.Barrier(2, timeout=10)
+
+
+def function_view(request: HttpRequest) -> HttpResponse:
+    return render(request, PAGE)
+
+
+def tag_view(request: HttpRequest) -> HttpResponse:
+    return render(request, TAG_PAGE)
+
+
+def template_response_view(request: HttpRequest) -> TemplateResponse:
+    return TemplateResponse(request, PAGE)
+
+
+def render_to_string_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(render_to_string(PAGE, request=request))
+
+
+def jinja_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "tests/jinja_page.html", using="jinja2")
+
+
+def barrier_view(request: HttpRequest) -> HttpResponse:
+    barrier.wait()
+    return render(request, TAG_PAGE)
+
+
+async def async_view(request: HttpRequest) -> HttpResponse:
+    await asyncio.sleep(0.01)  # let other requests interleave
+    return HttpResponse(metatrace.trace_meta())
+
+
+def failing_view(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("view failed")
+
+
+def streaming_view(request: HttpRequest) -> StreamingHttpResponse:
+    return StreamingHttpResponse(iter(["<p>", "streamed", "</p>"]))
+
+
+urlpatterns = [
+    path("function/", function_view),
+    path("tag/", tag_view),
+    path("class/", TemplateView.as_view(template_name=PAGE)),
+    path("template-response/", template_response_view),
+    path("render-to-string/", render_to_string_view),
+    path("jinja/", jinja_view),
+    path("barrier/", barrier_view),
+    path("async/", async_view),
+    path("failing/", failing_view),
+    path("streaming/", streaming_view),
+]
