@@ -42,6 +42,12 @@ def _isolated_trace_state() -> Iterator[None]:
     config_module._config = saved
 
 
+@pytest.fixture
+def transactional_db() -> None:
+    """The sample site has no database. pytest-django's live_server asks for transactional_db,
+    whose teardown would flush the database and fail on Django's dummy backend."""
+
+
 def trace_meta_elements(html: str) -> list[Any]:
     """Every <meta> naming a trace field, anywhere in the document."""
     soup = BeautifulSoup(html, "html.parser")
