@@ -73,6 +73,6 @@ def _is_trace_middleware(path: str) -> bool:
         return True
     try:
         candidate = import_string(path)
-    except ImportError:
+    except Exception:  # a broken entry is Django's to report, not ours
         return False
     return isinstance(candidate, type) and issubclass(candidate, TraceMiddleware)

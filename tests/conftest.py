@@ -33,13 +33,22 @@ def load_conformance(name: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(autouse=True)
 def _isolated_trace_state() -> Iterator[None]:
-    """Each test starts with no active trace and the default configuration, and leaves none."""
+    """Each test starts with no active trace and the plain default configuration (not the
+    sample site's METATRACE: see `django_config`), and leaves none."""
     saved = config_module._config
     token = context_module._active.set(None)
     metatrace.configure(dsn=None, release=None, environment=None)
     yield
     context_module._active.reset(token)
     config_module._config = saved
+
+
+@pytest.fixture
+def django_config() -> None:
+    """Configure the core from the Django settings (METATRACE), as AppConfig.ready() does."""
+    from metatrace.conf import apply_settings
+
+    apply_settings()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
 
 import metatrace
@@ -70,4 +70,5 @@ urlpatterns = [
     path("async/", async_view),
     path("failing/", failing_view),
     path("streaming/", streaming_view),
+    path("", include("sample_site.urls")),  # the sample templates link to these
 ]

@@ -206,7 +206,9 @@ class LoadedPage:
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread, which
+# would break the asyncio tests outside tests/browser/ if the browser lived for the session.
+@pytest.fixture(scope="package")
 def chromium_browser() -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:

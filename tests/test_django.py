@@ -1,0 +1,195 @@
+"""The Django integration: middleware (sync and async), every kind of view, settings, checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.checks import Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from django.test import AsyncClient, Client
+
+import metatrace
+from metatrace.checks import check_middleware
+from metatrace.config import get_config
+from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, decode_baggage, parse_trace_meta
+
+pytestmark = pytest.mark.urls("tests.urls")
+
+HEADERS = {
+    "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+    "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=abc,sentry-release=r%201",
+}
+VIEWS = ["/function/", "/tag/", "/class/", "/template-response/", "/render-to-string/", "/jinja/"]
+
+
+@pytest.mark.parametrize("path", VIEWS)
+def test_every_kind_of_view_continues_the_request_trace(client: Client, path: str) -> None:
+    response = client.get(path, headers=HEADERS)
+    assert response.status_code == 200
+    tags = parse_trace_meta(response.content.decode())
+    trace_id, span_id, flag = tags["sentry-trace"].split("-")
+    assert (trace_id, flag) == (INCOMING_TRACE, "1")
+    assert span_id != INCOMING_SPAN
+    assert decode_baggage(tags["baggage"])["release"] == "r 1"
+    assert metatrace.get_active() is None  # nothing leaks out of the request
+
+
+@pytest.mark.parametrize("path", VIEWS)
+def test_every_kind_of_view_starts_a_trace_without_headers(
+    client: Client, settings: Any, path: str
+) -> None:
+    settings.METATRACE = {"DSN": "https://key1@o5.ingest.sentry.io/1", "TRACES_SAMPLE_RATE": 1.0}
+    first = parse_trace_meta(client.get(path).content.decode())
+    second = parse_trace_meta(client.get(path).content.decode())
+    assert decode_baggage(first["baggage"])["public_key"] == "key1"
+    assert first["sentry-trace"][:32] != second["sentry-trace"][:32]
+
+
+def test_request_attribute_is_the_active_context(rf: Any) -> None:
+    from metatrace.middleware import TraceMiddleware
+
+    seen = {}
+
+    def view(request: Any) -> Any:
+        seen["request"] = request.metatrace
+        seen["active"] = metatrace.get_active()
+        return "response"
+
+    request = rf.get("/", HTTP_SENTRY_TRACE=HEADERS["sentry-trace"])
+    assert TraceMiddleware(view)(request) == "response"
+    assert seen["request"] is seen["active"]
+    assert seen["request"].trace_id == INCOMING_TRACE
+    assert metatrace.get_active() is None
+
+
+@pytest.mark.asyncio
+async def test_async_view_through_async_middleware() -> None:
+    response = await AsyncClient().get("/async/", headers=HEADERS)
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(INCOMING_TRACE)
+    assert metatrace.get_active() is None
+
+
+@pytest.mark.asyncio
+async def test_sync_view_under_asgi() -> None:
+    response = await AsyncClient().get("/tag/", headers=HEADERS)
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+def test_middleware_is_sync_and_async_capable() -> None:
+    import asyncio
+
+    from metatrace.middleware import TraceMiddleware
+
+    async def async_view(request: Any) -> Any:
+        return None
+
+    assert TraceMiddleware.sync_capable and TraceMiddleware.async_capable
+    assert asyncio.iscoroutinefunction(TraceMiddleware(async_view)) is True
+    assert asyncio.iscoroutinefunction(TraceMiddleware(lambda request: None)) is False
+
+
+def test_context_is_restored_when_the_view_raises(client: Client) -> None:
+    client.raise_request_exception = True
+    with pytest.raises(RuntimeError, match="view failed"):
+        client.get("/failing/", headers=HEADERS)
+    assert metatrace.get_active() is None
+
+
+def test_hostile_headers_never_break_a_request(client: Client) -> None:
+    response = client.get(
+        "/tag/",
+        headers={
+            "sentry-trace": '"><script>alert(1)</script>',
+            "baggage": "sentry-trace_id=x,=,;;," * 2000,
+            "traceparent": "\x7f" * 100,
+        },
+    )
+    assert response.status_code == 200
+    assert parse_trace_meta(response.content.decode()) == {}
+
+
+# Settings
+
+
+def test_settings_configure_the_core(settings: Any) -> None:
+    settings.METATRACE = {
+        "DSN": "https://key1@o5.ingest.sentry.io/1",
+        "RELEASE": "shop@1",
+        "ENVIRONMENT": "prod",
+        "TRACES_SAMPLE_RATE": 0.5,
+        "W3C": True,
+    }
+    assert get_config() == metatrace.Config("key1", "5", "shop@1", "prod", 0.5, True)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            {"TRACES_SAMPLE_RATE": 2},
+            "METATRACE['TRACES_SAMPLE_RATE'] 2 must be a number from 0.0 to 1.0, or None.",
+        ),
+        (
+            {"DSN": "nope"},
+            "METATRACE['DSN'] 'nope' is not a Sentry DSN; expected https://PUBLIC_KEY@HOST/PROJECT_ID.",
+        ),
+        ({"W3C": "true"}, "METATRACE['W3C'] must be True or False, not 'true'."),
+        (
+            {"SAMPLE_RATE": 1.0},
+            "METATRACE['SAMPLE_RATE'] is not a metatrace setting. Valid keys: DSN, "
+            "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C.",
+        ),
+        (["DSN"], "METATRACE must be a dict of settings, not list."),
+    ],
+)
+def test_bad_settings_fail_fast_naming_the_key(settings: Any, value: Any, message: str) -> None:
+    with pytest.raises(ImproperlyConfigured) as raised:
+        settings.METATRACE = value
+    assert str(raised.value) == message
+
+
+# System checks
+
+
+def test_check_passes_on_the_sample_site() -> None:
+    assert check_middleware() == []
+
+
+def test_check_missing_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+    [error] = check_middleware()
+    assert isinstance(error, Error)
+    assert error.id == "metatrace.E001"
+    assert error.msg == "metatrace.middleware.TraceMiddleware is not in MIDDLEWARE."
+
+
+def test_check_subclass_counts_as_the_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = ["tests.test_django.SubclassedMiddleware"]
+    assert check_middleware() == []
+
+
+def test_check_middleware_after_a_rendering_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "django.contrib.flatpages.middleware.FlatpageFallbackMiddleware",
+        "metatrace.middleware.TraceMiddleware",
+    ]
+    [warning] = check_middleware()
+    assert isinstance(warning, Warning)
+    assert warning.id == "metatrace.W001"
+
+
+def test_check_cache_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "django.middleware.cache.UpdateCacheMiddleware",
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    assert [message.id for message in check_middleware()] == ["metatrace.W002"]
+
+
+from metatrace.middleware import TraceMiddleware  # noqa: E402
+
+
+class SubclassedMiddleware(TraceMiddleware):
+    pass
