@@ -4,7 +4,6 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
-export DJANGO_SETTINGS_MODULE := sample_site.settings
 
 .PHONY: install frontend run test lint bench clean
 
@@ -27,8 +26,8 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 	fi
 
 run: install frontend
-	$(BIN)/python -m django check
-	$(BIN)/python -m django runserver 127.0.0.1:$(PORT)
+	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django check
+	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django runserver 127.0.0.1:$(PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,7 +35,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install frontend lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ds=tests.settings
 
 bench: install
 	$(BIN)/python -m bench

@@ -36,6 +36,8 @@ class Config:
     environment: str | None = None
     traces_sample_rate: float | None = None
     w3c: bool = False
+    strict_trace_continuation: bool = False
+    strip_cacheable: bool = True
 
 
 _config: Config | None = None
@@ -54,6 +56,9 @@ def configure(
     environment: str | _Unset | None = UNSET,
     traces_sample_rate: float | None = None,
     w3c: bool = False,
+    org_id: str | None = None,
+    strict_trace_continuation: bool = False,
+    strip_cacheable: bool = True,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -68,7 +73,11 @@ def configure(
         raise SettingError(
             "public_key", f"{public_key!r} is not a Sentry public key (letters and digits)"
         )
-    org_id = None
+    if org_id is not None and (not isinstance(org_id, str) or not org_id.isdigit()):
+        raise SettingError(
+            "org_id",
+            f"{org_id!r} must be a string of digits, like the 123 of o123.ingest.sentry.io",
+        )
     if dsn:
         match = _DSN_RE.fullmatch(dsn.strip())
         if match is None:
@@ -80,7 +89,8 @@ def configure(
             raise SettingError("public_key", "disagrees with the key in dsn; set only one")
         public_key = dsn_key
         org = _ORG_HOST_RE.match(host)
-        org_id = org.group(1) if org else None
+        if org_id is None and org is not None:
+            org_id = org.group(1)
     if traces_sample_rate is not None and (
         isinstance(traces_sample_rate, bool)
         or not isinstance(traces_sample_rate, (int, float))
@@ -90,8 +100,13 @@ def configure(
             "traces_sample_rate",
             f"{traces_sample_rate!r} must be a number from 0.0 to 1.0, or None",
         )
-    if not isinstance(w3c, bool):
-        raise SettingError("w3c", f"must be True or False, not {w3c!r}")
+    for name, flag in (
+        ("w3c", w3c),
+        ("strict_trace_continuation", strict_trace_continuation),
+        ("strip_cacheable", strip_cacheable),
+    ):
+        if not isinstance(flag, bool):
+            raise SettingError(name, f"must be True or False, not {flag!r}")
     if public_key and not environment:
         environment = "production"  # what Sentry's SDKs report when none is set
     _config = Config(
@@ -101,6 +116,8 @@ def configure(
         environment=environment,
         traces_sample_rate=None if traces_sample_rate is None else float(traces_sample_rate),
         w3c=w3c,
+        strict_trace_continuation=strict_trace_continuation,
+        strip_cacheable=strip_cacheable,
     )
     return _config
 

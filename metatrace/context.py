@@ -168,6 +168,9 @@ class TraceContext:
             if incoming is None:
                 logger.debug("metatrace: ignoring malformed traceparent %.100r", self._traceparent)
         baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
+        if incoming is not None and not _same_org(config, baggage.sentry.get("org_id")):
+            logger.debug("metatrace: not continuing a trace of another organisation")
+            incoming = None
 
         if incoming is None:
             trace_id = f"{((self._rand >> 64) & _MASK128) or 1:032x}"
@@ -222,6 +225,14 @@ class TraceContext:
             if low >= high:  # the decision contradicts the rate; any value will do
                 low, high = 0, 1_000_000
         return f"{(low + (self._rand >> 192) % (high - low)) / 1_000_000:.6f}"
+
+
+def _same_org(config: Config, theirs: str | None) -> bool:
+    """Sentry's rule: never join another org's trace; in strict mode, both ids or neither."""
+    ours = config.org_id
+    if ours and theirs:
+        return ours == theirs
+    return not (config.strict_trace_continuation and (ours or theirs))
 
 
 def _rate(dsc: Mapping[str, str]) -> float | None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from .caching import is_shared_cacheable, strip_trace_meta
 from .carriers import read_environ
+from .config import get_config
 from .context import TraceContext, activate, deactivate
 
 
@@ -17,7 +19,8 @@ class TraceMiddleware:
     """Activates a `TraceContext` from the request headers, exposed as `request.metatrace`.
 
     Put it near the top of MIDDLEWARE, before anything that renders a response itself.
-    The context is restored when the response leaves, even if the view raised.
+    The previous context is restored when the response leaves, even if the view raised, and
+    a streaming response's content is produced inside the request's context.
     """
 
     sync_capable = True
@@ -40,15 +43,62 @@ class TraceMiddleware:
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         try:
-            return self.get_response(request)
+            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
         finally:
             deactivate(token)
+        return _finish(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         try:
-            return await self.get_response(request)  # type: ignore[no-any-return, misc]
+            response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
         finally:
             deactivate(token)
+        return _finish(response, context)
+
+
+def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
+    if isinstance(response, StreamingHttpResponse):
+        content = response.streaming_content
+        response.streaming_content = (
+            _astreamed_in(context, content)  # type: ignore[arg-type]
+            if response.is_async
+            else _streamed_in(context, content)  # type: ignore[arg-type]
+        )
+    elif (
+        isinstance(response, HttpResponse)
+        and get_config().strip_cacheable
+        and is_shared_cacheable(response.get("Cache-Control"))
+    ):
+        # A shared cache would serve this visitor's trace and baggage to the next ones.
+        response.content = strip_trace_meta(response.content)
+    return response
+
+
+def _streamed_in(context: TraceContext, content: Iterator[bytes]) -> Iterator[bytes]:
+    # The body is produced after the view returned, by the server: give it the request's trace.
+    while True:
+        token = activate(context)
+        try:
+            chunk = next(content)
+        except StopIteration:
+            return
+        finally:
+            deactivate(token)
+        yield chunk
+
+
+async def _astreamed_in(
+    context: TraceContext, content: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    while True:
+        token = activate(context)
+        try:
+            chunk = await anext(content)
+        except StopAsyncIteration:
+            return
+        finally:
+            deactivate(token)
+        yield chunk

@@ -295,3 +295,17 @@ async def test_asyncio_tasks_are_isolated() -> None:
     ids = [f"{i:032x}" for i in range(1, 51)]
     assert await asyncio.gather(*(_task(trace_id) for trace_id in ids)) == ids
     assert metatrace.get_active() is None
+
+
+def test_core_imports_neither_django_nor_jinja() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, metatrace, metatrace.formats, metatrace.templating;"
+        "metatrace.trace_meta();"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'jinja2')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

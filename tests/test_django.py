@@ -120,7 +120,14 @@ def test_settings_configure_the_core(settings: Any) -> None:
         "TRACES_SAMPLE_RATE": 0.5,
         "W3C": True,
     }
-    assert get_config() == metatrace.Config("key1", "5", "shop@1", "prod", 0.5, True)
+    assert get_config() == metatrace.Config(
+        public_key="key1",
+        org_id="5",
+        release="shop@1",
+        environment="prod",
+        traces_sample_rate=0.5,
+        w3c=True,
+    )
 
 
 @pytest.mark.parametrize(
@@ -138,7 +145,8 @@ def test_settings_configure_the_core(settings: Any) -> None:
         (
             {"SAMPLE_RATE": 1.0},
             "METATRACE['SAMPLE_RATE'] is not a metatrace setting. Valid keys: DSN, "
-            "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C.",
+            "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C, ORG_ID, "
+            "STRICT_TRACE_CONTINUATION, STRIP_CACHEABLE.",
         ),
         (["DSN"], "METATRACE must be a dict of settings, not list."),
     ],

@@ -1,0 +1,34 @@
+"""Shared caches must not store one visitor's trace for the next (DESIGN.md decision 6)."""
+
+from __future__ import annotations
+
+import re
+
+_DIRECTIVE_RE = re.compile(r"\s*([A-Za-z-]+)\s*(?:=\s*\"?(\d*)\"?)?\s*")
+# Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
+_TRACE_META_RE = re.compile(
+    rb'<meta name="(?:sentry-trace|baggage|traceparent)" content="[^"<>]*">'
+)
+
+
+def is_shared_cacheable(cache_control: str | None) -> bool:
+    """Whether a shared cache (a CDN, Django's cache middleware) may store the response:
+    `public`, `s-maxage`, or a positive `max-age`, unless `private` or `no-store` says no."""
+    if not cache_control:
+        return False
+    directives: dict[str, str] = {}
+    for part in cache_control.split(","):
+        match = _DIRECTIVE_RE.fullmatch(part)
+        if match:
+            directives[match.group(1).lower()] = match.group(2) or ""
+    if "private" in directives or "no-store" in directives:
+        return False
+    if "public" in directives or "s-maxage" in directives:
+        return True
+    max_age = directives.get("max-age", "")
+    return max_age.isdigit() and int(max_age) > 0
+
+
+def strip_trace_meta(html: bytes) -> bytes:
+    """Remove the trace meta tags that metatrace rendered into a page."""
+    return _TRACE_META_RE.sub(b"", html)
