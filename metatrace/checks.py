@@ -18,9 +18,10 @@ RENDERING_MIDDLEWARE = frozenset(
         "debug_toolbar.middleware.DebugToolbarMiddleware",
     }
 )
-CACHE_MIDDLEWARE = frozenset(
+# Middleware that answers from Django's cache: the cached page must pass TraceMiddleware.
+CACHE_FETCHING_MIDDLEWARE = frozenset(
     {
-        "django.middleware.cache.UpdateCacheMiddleware",
+        "django.middleware.cache.FetchFromCacheMiddleware",
         "django.middleware.cache.CacheMiddleware",
     }
 )
@@ -53,18 +54,16 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                     id="metatrace.W001",
                 )
             )
-    if CACHE_MIDDLEWARE.intersection(middleware):
-        messages.append(
-            Warning(
-                "Django's cache middleware is on: a cached page would serve one visitor's "
-                "trace id and baggage to every later visitor.",
-                hint=(
-                    "Do not use {% trace_meta %} on pages that the cache middleware or "
-                    "cache_page stores, or leave out the cache middleware."
-                ),
-                id="metatrace.W002",
+    for path in middleware[:position]:
+        if path in CACHE_FETCHING_MIDDLEWARE:
+            messages.append(
+                Warning(
+                    f"{path} comes before metatrace.middleware.TraceMiddleware, so pages served "
+                    "from the cache skip it and can show one visitor's trace to the next.",
+                    hint="Move TraceMiddleware above it in MIDDLEWARE.",
+                    id="metatrace.W002",
+                )
             )
-        )
     return messages
 
 

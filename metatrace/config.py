@@ -127,4 +127,14 @@ def _env_default(value: str | _Unset | None, variable: str, name: str) -> str | 
         return os.environ.get(variable) or None
     if value is not None and not isinstance(value, str):
         raise SettingError(name, f"must be a string or None, not {type(value).__name__}")
+    if value and not _is_utf8(value):
+        raise SettingError(name, f"{value!r} is not valid text (it cannot be encoded as UTF-8)")
     return value or None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -45,11 +45,11 @@ _TRACEPARENT_RE = re.compile(
 )
 # W3C baggage: token key, baggage-octet value, optional properties; OWS around the parts.
 # The value class excludes ';' and the key class excludes '=', so nothing can backtrack.
-_MEMBER_RE = re.compile(
-    r"[ \t]*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"
-    r"([\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*)[ \t]*"
-    r"((?:;[\t\x20-\x7e]*)?)"
-)
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
+_MEMBER_RE = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*({_OCTETS})[ \t]*((?:;[^,]*)?)")
+# A property is `key` or `key=value`; an empty one (as in a trailing ';') is kept as it came.
+_PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \t]*)?")
 
 
 def parse_sentry_trace(value: str) -> IncomingTrace | None:
@@ -112,9 +112,23 @@ def parse_baggage(value: str) -> Baggage:
                 continue
             if field:
                 sentry[field] = decoded
-        else:
-            others[key] = f"{key}={raw}{props.rstrip(_OWS)}"
+        elif (properties := _properties(props)) is not None:
+            others[key] = f"{key}={raw}{properties}"
     return Baggage(sentry, tuple(others.values()))
+
+
+def _properties(text: str) -> str | None:
+    """`;p1;p2=v` with the whitespace removed, or None if a property is malformed."""
+    if not text:
+        return ""
+    normalised = []
+    for part in text[1:].split(";"):
+        match = _PROPERTY_RE.fullmatch(part)
+        if match is None:
+            return None
+        key, value = match.groups()
+        normalised.append("" if key is None else key if value is None else f"{key}={value}")
+    return ";" + ";".join(normalised)
 
 
 def format_sentry_trace(trace_id: str, span_id: str, sampled: bool | None) -> str:

@@ -10,3 +10,6 @@ from sample_site.settings import TEMPLATES
 HERE = Path(__file__).resolve().parent
 TEMPLATES[0]["DIRS"] = [HERE / "templates"]
 TEMPLATES[1]["DIRS"] = [*TEMPLATES[1]["DIRS"], HERE / "jinja2"]
+
+# The test views (tests/urls.py) include the sample site's pages at the same paths.
+ROOT_URLCONF = "tests.urls"

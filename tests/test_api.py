@@ -309,3 +309,33 @@ def test_core_imports_neither_django_nor_jinja() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, strict, continued",
+    [
+        ("1", "1", False, True),
+        ("1", "2", False, False),
+        ("1", "2", True, False),
+        ("1", None, False, True),
+        ("1", None, True, False),
+        (None, "2", False, True),
+        (None, "2", True, False),
+        (None, None, True, True),
+    ],
+)
+def test_org_id_decides_whether_a_trace_is_joined(
+    ours: str | None, theirs: str | None, strict: bool, continued: bool
+) -> None:
+    metatrace.configure(org_id=ours, strict_trace_continuation=strict)
+    baggage = f"sentry-trace_id={INCOMING_TRACE}" + (f",sentry-org_id={theirs}" if theirs else "")
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE, "baggage": baggage})
+    assert context.continued is continued
+    assert (context.trace_id == INCOMING_TRACE) is continued
+    if not continued:
+        assert dict(context.dsc) == {}  # the foreign DSC went with the foreign trace
+
+
+def test_org_id_comes_from_the_dsn_unless_set() -> None:
+    assert metatrace.configure(dsn=DSN).org_id == "447951"
+    assert metatrace.configure(dsn=DSN, org_id="12").org_id == "12"

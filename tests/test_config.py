@@ -80,3 +80,26 @@ def test_bad_values_fail_with_a_message_naming_them(kwargs: dict[str, Any], mess
 def test_self_hosted_dsn_with_path_and_port() -> None:
     config = metatrace.configure(dsn="http://key1:secret@sentry.internal:9000/prefix/12")
     assert (config.public_key, config.org_id) == ("key1", None)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"org_id": "o12"},
+            "metatrace: org_id 'o12' must be a string of digits, like the 123 of o123.ingest.sentry.io",  # noqa: E501
+        ),
+        (
+            {"strict_trace_continuation": 1},
+            "metatrace: strict_trace_continuation must be True or False, not 1",
+        ),
+        (
+            {"release": "\ud800"},
+            "metatrace: release '\\ud800' is not valid text (it cannot be encoded as UTF-8)",
+        ),
+    ],
+)
+def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(**kwargs)
+    assert str(raised.value) == message

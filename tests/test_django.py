@@ -20,7 +20,14 @@ HEADERS = {
     "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
     "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=abc,sentry-release=r%201",
 }
-VIEWS = ["/function/", "/tag/", "/class/", "/template-response/", "/render-to-string/", "/jinja/"]
+VIEWS = [
+    "/t/function/",
+    "/t/tag/",
+    "/t/class/",
+    "/t/template-response/",
+    "/t/render-to-string/",
+    "/t/jinja/",
+]
 
 
 @pytest.mark.parametrize("path", VIEWS)
@@ -65,14 +72,14 @@ def test_request_attribute_is_the_active_context(rf: Any) -> None:
 
 @pytest.mark.asyncio
 async def test_async_view_through_async_middleware() -> None:
-    response = await AsyncClient().get("/async/", headers=HEADERS)
+    response = await AsyncClient().get("/t/async/", headers=HEADERS)
     assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(INCOMING_TRACE)
     assert metatrace.get_active() is None
 
 
 @pytest.mark.asyncio
 async def test_sync_view_under_asgi() -> None:
-    response = await AsyncClient().get("/tag/", headers=HEADERS)
+    response = await AsyncClient().get("/t/tag/", headers=HEADERS)
     assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(INCOMING_TRACE)
 
 
@@ -92,13 +99,13 @@ def test_middleware_is_sync_and_async_capable() -> None:
 def test_context_is_restored_when_the_view_raises(client: Client) -> None:
     client.raise_request_exception = True
     with pytest.raises(RuntimeError, match="view failed"):
-        client.get("/failing/", headers=HEADERS)
+        client.get("/t/failing/", headers=HEADERS)
     assert metatrace.get_active() is None
 
 
 def test_hostile_headers_never_break_a_request(client: Client) -> None:
     response = client.get(
-        "/tag/",
+        "/t/tag/",
         headers={
             "sentry-trace": '"><script>alert(1)</script>',
             "baggage": "sentry-trace_id=x,=,;;," * 2000,
@@ -187,11 +194,19 @@ def test_check_middleware_after_a_rendering_middleware(settings: Any) -> None:
     assert warning.id == "metatrace.W001"
 
 
-def test_check_cache_middleware(settings: Any) -> None:
+def test_check_cache_middleware_in_the_recommended_order(settings: Any) -> None:
     settings.MIDDLEWARE = [
         "django.middleware.cache.UpdateCacheMiddleware",
         "metatrace.middleware.TraceMiddleware",
         "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    assert check_middleware() == []
+
+
+def test_check_cache_middleware_that_bypasses_trace_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "django.middleware.cache.FetchFromCacheMiddleware",
+        "metatrace.middleware.TraceMiddleware",
     ]
     assert [message.id for message in check_middleware()] == ["metatrace.W002"]
 
@@ -201,3 +216,19 @@ from metatrace.middleware import TraceMiddleware  # noqa: E402
 
 class SubclassedMiddleware(TraceMiddleware):
     pass
+
+
+@pytest.mark.parametrize("path", ["/t/streaming/"])
+def test_streamed_body_renders_in_the_request_trace(client: Client, path: str) -> None:
+    response = client.get(path, headers=HEADERS)
+    html = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)
+    assert metatrace.get_active() is None
+
+
+@pytest.mark.asyncio
+async def test_async_streamed_body_renders_in_the_request_trace() -> None:
+    response = await AsyncClient().get("/t/async-streaming/", headers=HEADERS)
+    chunks = [chunk async for chunk in response.streaming_content]  # type: ignore[attr-defined]
+    html = b"".join(chunks).decode()
+    assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)

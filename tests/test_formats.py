@@ -109,7 +109,7 @@ def test_baggage_skips_malformed_members_and_keeps_the_rest() -> None:
     )
     # %E0%80%AF is an overlong UTF-8 sequence: not valid text, so the member is skipped.
     assert parsed.sentry == {"release": "1.0", "environment": "prod"}
-    assert parsed.third_party == ("third=ok;prop=1 ;flag",)
+    assert parsed.third_party == ("third=ok;prop=1;flag",)
 
 
 def test_baggage_member_over_4096_bytes_is_skipped() -> None:

@@ -30,14 +30,14 @@ def test_two_overlapping_threaded_requests(live_server: Any) -> None:
     urls.barrier.reset()
     ids = [secrets.token_hex(16), secrets.token_hex(16)]
     with ThreadPoolExecutor(2) as pool:
-        seen = list(pool.map(lambda t: _fetch(f"{live_server.url}/barrier/", t), ids))
+        seen = list(pool.map(lambda t: _fetch(f"{live_server.url}/t/barrier/", t), ids))
     assert seen == ids
 
 
 def test_many_threaded_requests_with_and_without_traces(live_server: Any) -> None:
     ids = [secrets.token_hex(16) if i % 3 else None for i in range(120)]
     with ThreadPoolExecutor(12) as pool:
-        seen = list(pool.map(lambda t: _fetch(f"{live_server.url}/tag/", t), ids))
+        seen = list(pool.map(lambda t: _fetch(f"{live_server.url}/t/tag/", t), ids))
     for sent, got in zip(ids, seen, strict=True):
         if sent is None:
             assert got is None  # no DSN here: a fresh trace renders no sentry tags
@@ -52,7 +52,7 @@ async def test_concurrent_async_requests() -> None:
 
     async def one(trace_id: str) -> str:
         response = await client.get(
-            "/async/", headers={"sentry-trace": f"{trace_id}-{secrets.token_hex(8)}-0"}
+            "/t/async/", headers={"sentry-trace": f"{trace_id}-{secrets.token_hex(8)}-0"}
         )
         return split_sentry_trace(parse_trace_meta(response.content.decode())["sentry-trace"])[0]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator, Iterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import include, path
+from django.views.decorators.cache import cache_control, cache_page
 from django.views.generic import TemplateView
 
 import metatrace
@@ -56,10 +58,26 @@ def failing_view(request: HttpRequest) -> HttpResponse:
 
 
 def streaming_view(request: HttpRequest) -> StreamingHttpResponse:
-    return StreamingHttpResponse(iter(["<p>", "streamed", "</p>"]))
+    # The tags are rendered while the server iterates, after the view (and middleware) returned.
+    def body() -> Iterator[str]:
+        yield "<!doctype html><html><head>"
+        yield str(metatrace.trace_meta())
+        yield "</head></html>"
+
+    return StreamingHttpResponse(body())
 
 
-urlpatterns = [
+async def async_streaming_view(request: HttpRequest) -> StreamingHttpResponse:
+    async def body() -> AsyncIterator[str]:
+        yield "<!doctype html><html><head>"
+        await asyncio.sleep(0)
+        yield str(metatrace.trace_meta())
+        yield "</head></html>"
+
+    return StreamingHttpResponse(body())
+
+
+test_patterns = [
     path("function/", function_view),
     path("tag/", tag_view),
     path("class/", TemplateView.as_view(template_name=PAGE)),
@@ -70,5 +88,14 @@ urlpatterns = [
     path("async/", async_view),
     path("failing/", failing_view),
     path("streaming/", streaming_view),
-    path("", include("sample_site.urls")),  # the sample templates link to these
+    path("async-streaming/", async_streaming_view),
+    path("cache-page/", cache_page(60)(tag_view)),
+    path("public/", cache_control(public=True, max_age=60)(tag_view)),
+    path("private/", cache_control(private=True, max_age=60)(tag_view)),
+]
+
+# The test views live under /t/; the sample site's pages keep their own paths.
+urlpatterns = [
+    path("t/", include(test_patterns)),
+    path("", include("sample_site.urls")),
 ]

@@ -1,0 +1,110 @@
+"""Cached pages must not carry one visitor's trace to another (DESIGN.md decision 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from metatrace.caching import is_shared_cacheable
+from tests.conftest import parse_trace_meta
+
+pytestmark = [pytest.mark.urls("tests.urls"), pytest.mark.usefixtures("django_config")]
+
+A = {
+    "sentry-trace": f"{'a' * 32}-{'1' * 16}-1",
+    "baggage": f"sentry-trace_id={'a' * 32},sentry-user_id=alice",
+}
+B = {
+    "sentry-trace": f"{'b' * 32}-{'2' * 16}-1",
+    "baggage": f"sentry-trace_id={'b' * 32},sentry-user_id=bob",
+}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    cache.clear()
+
+
+def _two_visitors(client: Client, path: str) -> tuple[str, str]:
+    first = client.get(path, headers=A).content.decode()
+    second = client.get(path, headers=B).content.decode()
+    return first, second
+
+
+def _assert_no_trace_of(html: str, *visitors: dict[str, str]) -> None:
+    for visitor in visitors:
+        assert visitor["sentry-trace"][:32] not in html
+        assert visitor["baggage"].rsplit("=", 1)[1] not in html
+
+
+def test_cache_page_never_shows_a_visitor_anothers_trace(client: Client) -> None:
+    first, second = _two_visitors(client, "/t/cache-page/")
+    assert first == second  # the second visitor got the cached page...
+    _assert_no_trace_of(second, A, B)  # ...with nobody's trace in it
+    assert parse_trace_meta(second) == {}
+
+
+def test_cache_middleware_never_shows_a_visitor_anothers_trace(
+    client: Client, settings: Any
+) -> None:
+    settings.MIDDLEWARE = [
+        "django.middleware.cache.UpdateCacheMiddleware",
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    _first, second = _two_visitors(client, "/t/tag/")
+    # The first visitor's page went into the cache with its own tags (the cache middleware
+    # adds Cache-Control only after TraceMiddleware saw the response); the cached copy loses
+    # them on its way out through TraceMiddleware.
+    _assert_no_trace_of(second, A, B)
+    assert parse_trace_meta(second) == {}
+
+
+def test_cache_middleware_outside_trace_middleware_too(client: Client, settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.cache.UpdateCacheMiddleware",
+        "django.middleware.cache.FetchFromCacheMiddleware",
+    ]
+    _first, second = _two_visitors(client, "/t/tag/")
+    _assert_no_trace_of(second, A, B)
+
+
+def test_public_cache_control_drops_the_tags(client: Client) -> None:
+    assert parse_trace_meta(client.get("/t/public/", headers=A).content.decode()) == {}
+
+
+def test_private_pages_keep_their_tags(client: Client) -> None:
+    tags = parse_trace_meta(client.get("/t/private/", headers=A).content.decode())
+    assert tags["sentry-trace"].startswith("a" * 32)
+
+
+def test_the_setting_keeps_tags_on_cacheable_pages(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    tags = parse_trace_meta(client.get("/t/public/", headers=A).content.decode())
+    assert tags["sentry-trace"].startswith("a" * 32)
+
+
+@pytest.mark.parametrize(
+    "header, shared",
+    [
+        (None, False),
+        ("", False),
+        ("public", True),
+        ("s-maxage=60", True),
+        ("max-age=60", True),
+        ("max-age=0", False),
+        ("max-age=60, private", False),
+        ("Private, Max-Age=60", False),
+        ("public, no-store", False),
+        ("no-cache", False),
+        ('max-age="120"', True),
+        ("max-age=abc", False),
+        ("PUBLIC", True),
+    ],
+)
+def test_shared_cacheability(header: str | None, shared: bool) -> None:
+    assert is_shared_cacheable(header) is shared

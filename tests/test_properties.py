@@ -1,0 +1,92 @@
+"""Property-based tests: arbitrary text and bytes in every header."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import metatrace
+from metatrace import formats
+from metatrace.context import TraceContext
+from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, trace_meta_elements
+
+# Header values as text, and as raw bytes decoded the way WSGI servers do (latin-1).
+header_text = st.one_of(
+    st.text(),
+    st.binary().map(lambda raw: raw.decode("latin-1")),
+    st.text(alphabet="0123456789abcdef-, \t"),
+    st.lists(st.sampled_from(["sentry-", "trace_id=", "=", ",", ";", "%", "%2", "k", " "])).map(
+        "".join
+    ),
+)
+fast = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+
+
+@fast
+@given(header_text)
+def test_parsers_never_raise(value: str) -> None:
+    formats.parse_sentry_trace(value)
+    formats.parse_traceparent(value)
+    formats.parse_baggage(value)
+
+
+@fast
+@given(header_text, header_text, header_text, st.booleans())
+def test_rendered_meta_is_always_exactly_the_expected_elements(
+    sentry_trace: str, baggage: str, traceparent: str, w3c: bool
+) -> None:
+    metatrace.configure(public_key="abc", traces_sample_rate=0.5, w3c=w3c)
+    context = TraceContext(sentry_trace, baggage, traceparent)
+    html = str(context.meta())
+    elements = trace_meta_elements(html)
+    expected = ["sentry-trace", "baggage"] + (["traceparent"] if w3c else [])
+    assert [element["name"] for element in elements] == expected
+    assert all(set(element.attrs) == {"name", "content"} for element in elements)
+    assert html.count("<") == len(expected)  # nothing else made it into the markup
+    assert elements[0]["content"] == context.sentry_trace
+
+
+@fast
+@given(header_text, header_text, header_text)
+def test_outgoing_headers_are_visible_ascii(sentry_trace: str, baggage: str, tp: str) -> None:
+    metatrace.configure(public_key="abc", w3c=True)
+    for value in TraceContext(sentry_trace, baggage, tp).headers().values():
+        assert value and all("\x21" <= char <= "\x7e" for char in value)
+        assert len(value) <= formats.BAGGAGE_MAX_BYTES
+
+
+@fast
+@given(header_text)
+def test_baggage_parse_format_parse_is_stable(value: str) -> None:
+    first = formats.parse_baggage(value)
+    formatted = formats.format_baggage(first.sentry, first.third_party)
+    second = formats.parse_baggage(formatted)
+    # Formatting may only drop members (to stay within the limits), never change one.
+    assert second.sentry.items() <= first.sentry.items()
+    assert first.third_party[: len(second.third_party)] == second.third_party
+    if len(formatted) < formats.BAGGAGE_MAX_BYTES // 2:
+        assert second == first
+    assert formats.format_baggage(second.sentry, second.third_party) == formatted
+
+
+@fast
+@given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), st.text(max_size=50)))
+def test_any_sentry_item_round_trips(items: dict[str, str]) -> None:
+    items = {key: value for key, value in items.items() if _encodable(value)}
+    assert formats.parse_baggage(formats.format_baggage(items)).sentry == items
+
+
+@fast
+@given(st.sampled_from(["-1", "-0", ""]), header_text)
+def test_a_valid_trace_survives_any_baggage(flag: str, baggage: str) -> None:
+    context = TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}{flag}", baggage)
+    assert context.trace_id == INCOMING_TRACE
+    assert context.parent_span_id == INCOMING_SPAN
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
