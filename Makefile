@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
 
-.PHONY: install frontend run test lint bench fuzz clean
+.PHONY: install frontend run test lint bench fuzz screenshot clean
 
 install: $(BIN)/.installed
 
@@ -45,6 +45,9 @@ FUZZ_SECONDS ?= 600
 fuzz: install
 	$(BIN)/python -m pip install --quiet -e '.[fuzz]'
 	$(BIN)/python fuzz/fuzz_headers.py -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1
+
+screenshot: install frontend
+	$(BIN)/python docs/screenshot.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules $(BUNDLE) .pytest_cache .mypy_cache .ruff_cache

@@ -10,11 +10,12 @@
   }
   var sentryTrace = meta("sentry-trace") || "";
   var parts = sentryTrace.split("-");
-  show("panel-trace-id", parts[0] || "(no sentry-trace tag)");
+  show("panel-trace-id", parts[0] ||
+    "(no sentry-trace tag: no trace came in and the server has no DSN, so the browser starts the trace)");
   show("panel-span-id", parts[1] || "");
   show("panel-sampled", parts.length > 2 ? (parts[2] === "1" ? "yes" : "no") : "deferred: the browser decides");
   var baggage = meta("baggage");
-  show("panel-baggage", baggage === null ? "(no tag: the browser builds its own)" :
+  show("panel-baggage", baggage === null ? "(no tag)" :
     baggage.split(",").map(function (item) {
       var pair = item.split("=");
       return pair[0] + " = " + decodeURIComponent(pair.slice(1).join("="));
