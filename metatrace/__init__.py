@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from .carriers import read_carrier
 from .config import Config, configure
-from .context import Scope, TraceContext, activate, current, get_active
+from .context import Scope, TraceContext, activate, get_active
+from .sources import current
 
 __all__ = [
     "Config",

@@ -20,6 +20,7 @@ SETTINGS = {
     "ORG_ID": "org_id",
     "STRICT_TRACE_CONTINUATION": "strict_trace_continuation",
     "STRIP_CACHEABLE": "strip_cacheable",
+    "SOURCE": "source",
 }
 
 

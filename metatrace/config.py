@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
+import importlib.util
 import os
 import re
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class _Unset(enum.Enum):
@@ -28,8 +28,15 @@ class SettingError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True)
-class Config:
+SOURCES = ("auto", "metatrace", "sentry_sdk", "opentelemetry")
+# source -> (module that must be importable, the extra that brings it)
+_SOURCE_PACKAGES = {
+    "sentry_sdk": ("sentry_sdk", "sentry"),
+    "opentelemetry": ("opentelemetry.trace", "otel"),
+}
+
+
+class Config(NamedTuple):
     public_key: str | None = None
     org_id: str | None = None
     release: str | None = None
@@ -38,6 +45,7 @@ class Config:
     w3c: bool = False
     strict_trace_continuation: bool = False
     strip_cacheable: bool = True
+    source: str = "auto"
 
 
 _config: Config | None = None
@@ -59,6 +67,7 @@ def configure(
     org_id: str | None = None,
     strict_trace_continuation: bool = False,
     strip_cacheable: bool = True,
+    source: str = "auto",
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -107,6 +116,15 @@ def configure(
     ):
         if not isinstance(flag, bool):
             raise SettingError(name, f"must be True or False, not {flag!r}")
+    if source not in SOURCES:
+        raise SettingError("source", f"{source!r} is not one of {', '.join(map(repr, SOURCES))}")
+    if source in _SOURCE_PACKAGES:
+        module, extra = _SOURCE_PACKAGES[source]
+        if not _importable(module):
+            raise SettingError(
+                "source",
+                f"{source!r} needs {module.split('.')[0]}: pip install 'metatrace[{extra}]'",
+            )
     if public_key and not environment:
         environment = "production"  # what Sentry's SDKs report when none is set
     _config = Config(
@@ -118,6 +136,7 @@ def configure(
         w3c=w3c,
         strict_trace_continuation=strict_trace_continuation,
         strip_cacheable=strip_cacheable,
+        source=source,
     )
     return _config
 
@@ -138,3 +157,10 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a parent package is missing
+        return False

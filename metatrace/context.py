@@ -14,10 +14,11 @@ from random import getrandbits
 from types import MappingProxyType, TracebackType
 from typing import NamedTuple
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from . import config as _settings
 from . import formats
-from .config import Config, get_config
+from .config import Config
 
 logger = logging.getLogger("metatrace")
 
@@ -29,7 +30,7 @@ class _Resolved(NamedTuple):
     trace_id: str
     parent_span_id: str | None
     sampled: bool | None
-    dsc: Mapping[str, str]
+    dsc: dict[str, str]  # field -> percent-encoded value, ready for the wire
     third_party: tuple[str, ...]
 
 
@@ -58,11 +59,12 @@ class TraceContext:
         # 64 bits of span id, 128 of trace id (used if we start the trace), 64 for sample_rand.
         self._rand = getrandbits(256)
         self._resolved: _Resolved | None = None
-        self._meta: tuple[bool, Markup] | None = None
-        self._headers: tuple[bool, dict[str, str]] | None = None
+        # Rendered output, valid for the configuration it was rendered with.
+        self._meta: tuple[Config, Markup] | None = None
+        self._headers: tuple[Config, dict[str, str]] | None = None
 
     def __repr__(self) -> str:
-        return f"<TraceContext {self.sentry_trace}>"
+        return f"<{type(self).__name__} {self.sentry_trace}>"
 
     @property
     def trace_id(self) -> str:
@@ -89,7 +91,8 @@ class TraceContext:
     @property
     def dsc(self) -> Mapping[str, str]:
         """Sentry's dynamic sampling context: the decoded `sentry-` baggage items."""
-        return self._resolve().dsc
+        dsc = self._resolve().dsc
+        return MappingProxyType({key: formats.decode_value(value) for key, value in dsc.items()})
 
     @property
     def third_party_baggage(self) -> tuple[str, ...]:
@@ -109,50 +112,52 @@ class TraceContext:
     def baggage(self) -> str:
         """The outgoing `baggage` header value (may be empty)."""
         state = self._resolve()
-        return formats.format_baggage(state.dsc, state.third_party)
+        return formats.join_baggage(state.dsc, state.third_party)
 
     def headers(self) -> dict[str, str]:
         """Outgoing propagation headers; a fresh dict each call, so callers may add to it."""
-        w3c = get_config().w3c
+        config = _settings.get_config()
         cached = self._headers
-        if cached is None or cached[0] is not w3c:
+        if cached is None or cached[0] is not config:
             headers = {"sentry-trace": self.sentry_trace}
             baggage = self.baggage
             if baggage:
                 headers["baggage"] = baggage
-            if w3c:
+            if config.w3c:
                 headers["traceparent"] = self.traceparent
-            cached = self._headers = (w3c, headers)
+            cached = self._headers = (config, headers)
         return dict(cached[1])
 
     def meta(self) -> Markup:
         """The escaped `<meta>` tags for this context, rendered once and cached."""
-        w3c = get_config().w3c
+        config = _settings.get_config()
         cached = self._meta
-        if cached is None or cached[0] is not w3c:
-            cached = self._meta = (w3c, self._render_meta(w3c))
+        if cached is None or cached[0] is not config:
+            cached = self._meta = (config, self._render_meta(config.w3c))
         return cached[1]
 
     def _render_meta(self, w3c: bool) -> Markup:
         state = self._resolve()
-        html = Markup()
-        # Values are already validated or percent-encoded; escaping again is the second fence.
+        # Values are already validated or percent-encoded; escaping them is the second fence.
+        html = ""
+        if self._renders_sentry_trace(state):
+            html = f'<meta name="sentry-trace" content="{escape(self.sentry_trace)}">'
+        if state.dsc:
+            baggage = escape(formats.join_baggage(state.dsc))
+            html += f'<meta name="baggage" content="{baggage}">'
+        if w3c:
+            html += f'<meta name="traceparent" content="{escape(self.traceparent)}">'
+        return Markup(html)
+
+    def _renders_sentry_trace(self, state: _Resolved) -> bool:
         # A trace we started without a public key gets no Sentry tags: @sentry/browser would
         # freeze the empty DSC and lose its own key, so the browser must start the trace.
-        if state.parent_span_id is not None or state.dsc:
-            html += Markup('<meta name="sentry-trace" content="{}">').format(self.sentry_trace)
-        if state.dsc:
-            html += Markup('<meta name="baggage" content="{}">').format(
-                formats.format_baggage(state.dsc)
-            )
-        if w3c:
-            html += Markup('<meta name="traceparent" content="{}">').format(self.traceparent)
-        return html
+        return state.parent_span_id is not None or bool(state.dsc)
 
     def _resolve(self) -> _Resolved:
         state = self._resolved
         if state is None:
-            state = self._resolved = self._parse(get_config())
+            state = self._resolved = self._parse(_settings.get_config())
         return state
 
     def _parse(self, config: Config) -> _Resolved:
@@ -168,16 +173,24 @@ class TraceContext:
             if incoming is None:
                 logger.debug("metatrace: ignoring malformed traceparent %.100r", self._traceparent)
         baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
-        if incoming is not None and not _same_org(config, baggage.sentry.get("org_id")):
+        if incoming is not None and not _same_org(config, baggage.sentry_encoded.get("org_id")):
             logger.debug("metatrace: not continuing a trace of another organisation")
             incoming = None
-
         if incoming is None:
             trace_id = f"{((self._rand >> 64) & _MASK128) or 1:032x}"
-            parent_span_id, sampled = None, None
-        else:
-            trace_id, parent_span_id, sampled = incoming
-        dsc: dict[str, str] = baggage.sentry
+            return self._complete(config, trace_id, None, None, baggage)
+        return self._complete(config, *incoming, baggage)
+
+    def _complete(
+        self,
+        config: Config,
+        trace_id: str,
+        parent_span_id: str | None,
+        sampled: bool | None,
+        baggage: formats.Baggage,
+    ) -> _Resolved:
+        """Pair the trace with its DSC: the incoming one if it is this trace's, else ours."""
+        dsc = baggage.sentry_encoded
         if dsc and dsc.get("trace_id") != trace_id:
             # A DSC belongs to its trace; one from another (or no) trace must not be reused.
             logger.debug("metatrace: dropping baggage sentry items of another trace")
@@ -187,9 +200,7 @@ class TraceContext:
         elif "sample_rand" not in dsc:
             # As sentry-python does: otherwise each browser would draw its own sample_rand.
             dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
-        return _Resolved(
-            trace_id, parent_span_id, sampled, MappingProxyType(dsc), baggage.third_party
-        )
+        return _Resolved(trace_id, parent_span_id, sampled, dsc, baggage.third_party)
 
     def _head_dsc(
         self, config: Config, trace_id: str, sampled: bool | None
@@ -201,16 +212,7 @@ class TraceContext:
         rand = self._sample_rand(rate, sampled)
         if sampled is None and rate is not None:
             sampled = float(rand) < rate
-        dsc = {"trace_id": trace_id, "public_key": config.public_key}
-        if config.org_id:
-            dsc["org_id"] = config.org_id
-        if config.release:
-            dsc["release"] = config.release
-        if config.environment:
-            dsc["environment"] = config.environment
-        if rate is not None:
-            dsc["sample_rate"] = repr(rate)
-        dsc["sample_rand"] = rand
+        dsc = {"trace_id": trace_id, **_configured_dsc(config), "sample_rand": rand}
         if sampled is not None:
             dsc["sampled"] = "true" if sampled else "false"
         return sampled, dsc
@@ -227,6 +229,71 @@ class TraceContext:
         return f"{(low + (self._rand >> 192) % (high - low)) / 1_000_000:.6f}"
 
 
+class SpanContext(TraceContext):
+    """The span that another tracer (sentry-sdk, OpenTelemetry) is running, rendered as is:
+    its own span id, not a child of it."""
+
+    __slots__ = ("_exact", "_span")
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        sampled: bool | None,
+        baggage: str | None,
+        *,
+        exact: bool,
+    ) -> None:
+        super().__init__(None, baggage, None)
+        self._span = formats.IncomingTrace(trace_id, span_id, sampled)
+        # sentry-sdk: its DSC and baggage go out exactly as it made them.
+        self._exact = exact
+
+    @property
+    def span_id(self) -> str:
+        return self._span.parent_span_id
+
+    @property
+    def baggage(self) -> str:
+        if self._exact:
+            return self._baggage or ""
+        return super().baggage
+
+    def _renders_sentry_trace(self, state: _Resolved) -> bool:
+        return True  # the tracer reports this trace, so the browser should join it
+
+    def _parse(self, config: Config) -> _Resolved:
+        trace_id, _span_id, sampled = self._span
+        baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
+        if self._exact:
+            dsc = (
+                baggage.sentry_encoded if baggage.sentry_encoded.get("trace_id") == trace_id else {}
+            )
+            return _Resolved(trace_id, None, sampled, dsc, baggage.third_party)
+        return self._complete(config, trace_id, None, sampled, baggage)
+
+
+_head_cache: tuple[Config, dict[str, str]] | None = None
+
+
+def _configured_dsc(config: Config) -> dict[str, str]:
+    """The DSC items that come from the settings, encoded once per configuration."""
+    global _head_cache
+    if _head_cache is None or _head_cache[0] is not config:
+        items = {
+            "public_key": config.public_key,
+            "org_id": config.org_id,
+            "release": config.release,
+            "environment": config.environment,
+            "sample_rate": None
+            if config.traces_sample_rate is None
+            else repr(config.traces_sample_rate),
+        }
+        encoded = {key: formats.encode_value(value) for key, value in items.items() if value}
+        _head_cache = (config, encoded)
+    return _head_cache[1]
+
+
 def _same_org(config: Config, theirs: str | None) -> bool:
     """Sentry's rule: never join another org's trace; in strict mode, both ids or neither."""
     ours = config.org_id
@@ -237,7 +304,7 @@ def _same_org(config: Config, theirs: str | None) -> bool:
 
 def _rate(dsc: Mapping[str, str]) -> float | None:
     try:
-        rate = float(dsc.get("sample_rate", ""))
+        rate = float(formats.decode_value(dsc.get("sample_rate", "")))
     except ValueError:
         return None
     return rate if 0.0 <= rate <= 1.0 else None
@@ -252,8 +319,8 @@ def _sampled(dsc: Mapping[str, str], sampled: bool | None) -> bool | None:
 _active: ContextVar[TraceContext | None] = ContextVar("metatrace_active", default=None)
 
 
-def current() -> TraceContext:
-    """The active context; if there is none, start a trace and make it active here."""
+def own() -> TraceContext:
+    """metatrace's active context; if there is none, start a trace and make it active here."""
     context = _active.get()
     if context is None:
         context = TraceContext()

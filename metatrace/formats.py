@@ -28,8 +28,14 @@ class IncomingTrace(NamedTuple):
 
 
 class Baggage(NamedTuple):
-    sentry: dict[str, str]  # DSC field -> decoded value
+    # field -> value as it travels: percent-encoded, and known to decode as UTF-8
+    sentry_encoded: dict[str, str]
     third_party: tuple[str, ...]  # normalised `key=value[;props]` members, in order
+
+    @property
+    def sentry(self) -> dict[str, str]:
+        """The sentry items decoded: Sentry's dynamic sampling context."""
+        return {field: decode_value(value) for field, value in self.sentry_encoded.items()}
 
 
 EMPTY_BAGGAGE = Baggage({}, ())
@@ -48,6 +54,14 @@ _TRACEPARENT_RE = re.compile(
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
 _MEMBER_RE = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*({_OCTETS})[ \t]*((?:;[^,]*)?)")
+# Percent-escapes that are all ASCII decode without error, so such values need no decoding.
+_ASCII_ESCAPES_RE = re.compile(r"[^%]*(?:%[0-7][0-9A-Fa-f][^%]*)*")
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
+# A header with no optional whitespace at all, the common case, is split without a regex
+# per member. Keys hold no '=' ',' ';' and values no ',' ';', so this cannot backtrack.
+_PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;(?:{_TOKEN}(?:={_OCTETS})?)?)*"
+_PLAIN_HEADER_RE = re.compile(rf"{_PLAIN_MEMBER}(?:,{_PLAIN_MEMBER})*")
+_PLAIN_PARTS_RE = re.compile(rf"({SENTRY_PREFIX})?([^=,]*)=([^,;]*)([^,]*)")
 # A property is `key` or `key=value`; an empty one (as in a trailing ';') is kept as it came.
 _PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \t]*)?")
 
@@ -86,7 +100,7 @@ def parse_traceparent(value: str) -> IncomingTrace | None:
 
 
 def parse_baggage(value: str) -> Baggage:
-    """Split a `baggage` header into decoded sentry items and verbatim third-party members.
+    """Split a `baggage` header into sentry items and normalised third-party members.
 
     An oversized header is ignored whole; a malformed or oversized member is skipped.
     For repeated keys the last value wins, at the position of the first.
@@ -97,24 +111,42 @@ def parse_baggage(value: str) -> Baggage:
         return EMPTY_BAGGAGE
     sentry: dict[str, str] = {}
     others: dict[str, str] = {}
+    for prefix, key, raw, props in _members_of(value):
+        if prefix:
+            if "%" in raw and not _ASCII_ESCAPES_RE.fullmatch(raw):
+                # Non-ASCII or stray escapes: decode strictly and re-encode canonically.
+                try:
+                    raw = quote(unquote(raw, errors="strict"), safe="")
+                except UnicodeDecodeError:
+                    continue
+            if key:
+                sentry[key] = raw
+        else:
+            others[key] = f"{key}={raw}{props}"
+    return Baggage(sentry, tuple(others.values()))
+
+
+def _members_of(value: str) -> list[tuple[str, str, str, str]]:
+    """(sentry prefix or "", key, value, properties) of the well-formed members among the
+    first ones, whitespace removed, members over the size limit left out."""
+    if value.isascii() and _PLAIN_HEADER_RE.fullmatch(value):
+        # Nothing to skip or normalise: one C call splits the lot.
+        members = _PLAIN_PARTS_RE.findall(value)[:BAGGAGE_MAX_MEMBERS]
+        if len(value) <= BAGGAGE_MAX_MEMBER_BYTES:
+            return members
+        return [m for m in members if sum(map(len, m)) < BAGGAGE_MAX_MEMBER_BYTES]
+    members = []
     for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS]:
         if len(member) > BAGGAGE_MAX_MEMBER_BYTES or not member.isascii():
             continue
         match = _MEMBER_RE.fullmatch(member)
-        if match is None:
-            continue
-        key, raw, props = match.groups()
-        if key.startswith(SENTRY_PREFIX):
-            field = key[len(SENTRY_PREFIX) :]
-            try:
-                decoded = unquote(raw, errors="strict")
-            except UnicodeDecodeError:
-                continue
-            if field:
-                sentry[field] = decoded
-        elif (properties := _properties(props)) is not None:
-            others[key] = f"{key}={raw}{properties}"
-    return Baggage(sentry, tuple(others.values()))
+        if match is not None:
+            key, raw, props = match.groups()
+            normalised = _properties(props)
+            if normalised is not None:
+                prefix = SENTRY_PREFIX if key.startswith(SENTRY_PREFIX) else ""
+                members.append((prefix, key[len(prefix) :], raw, normalised))
+    return members
 
 
 def _properties(text: str) -> str | None:
@@ -142,26 +174,44 @@ def format_traceparent(trace_id: str, span_id: str, sampled: bool | None) -> str
     return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
 
 
+def decode_value(value: str) -> str:
+    """A baggage value as text; `value` must be one that parse_baggage or encode_value made."""
+    return unquote(value, errors="strict") if "%" in value else value
+
+
+def encode_value(value: str) -> str:
+    return value if _UNRESERVED_RE.fullmatch(value) else quote(value, safe="")
+
+
 def format_baggage(sentry: Mapping[str, str], third_party: Iterable[str] = ()) -> str:
-    """Sentry members first, then third-party ones, within the W3C/OpenTelemetry limits."""
-    members: list[str] = []
+    """A `baggage` value from decoded sentry items and third-party members."""
+    return join_baggage(
+        {field: encode_value(value) for field, value in sentry.items()}, third_party
+    )
+
+
+def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] = ()) -> str:
+    """Sentry members first, then third-party ones, each key once, within the W3C and
+    OpenTelemetry limits: members over the per-member limit are skipped, and the rest stop
+    at the member or byte limit."""
+    members = [f"{SENTRY_PREFIX}{field}={value}" for field, value in sentry_encoded.items()]
+    if third_party:
+        seen = {member.partition("=")[0] for member in members}
+        for member in third_party:
+            key = member.partition("=")[0]
+            if key not in seen:
+                seen.add(key)
+                members.append(member)
+    joined = ",".join(members)
+    if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:
+        return joined  # within every limit at once
+    kept: list[str] = []
     size = -1  # no comma before the first member
-    for member in _members(sentry, third_party):
+    for member in members:
         if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
             continue
-        if len(members) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
+        if len(kept) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
             break
-        members.append(member)
+        kept.append(member)
         size += 1 + len(member)
-    return ",".join(members)
-
-
-def _members(sentry: Mapping[str, str], third_party: Iterable[str]) -> Iterable[str]:
-    for field, value in sentry.items():
-        yield f"{SENTRY_PREFIX}{field}={quote(value, safe='')}"
-    seen = {f"{SENTRY_PREFIX}{field}" for field in sentry}
-    for member in third_party:
-        key = member.partition("=")[0]
-        if key not in seen:
-            seen.add(key)
-            yield member
+    return ",".join(kept)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from .context import current
+from .sources import current
 
 
 class LazyTraceMeta:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from markupsafe import Markup
 
-from ..context import current
+from ..sources import current
 
 register = template.Library()
 

@@ -1,0 +1,162 @@
+"""Whole requests through Django's WSGI handler: metatrace middleware and tag vs a constant."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from .harness import Row, compare, timed_row
+from .micro import BAGGAGE, DSN, SENTRY_TRACE
+
+# A small but realistic page: a head, a nav and a list. The smaller the page, the larger the
+# share of the tags, so this is on the strict side of what a real site renders.
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{head}
+<title>{{{{ title }}}} · shop</title>
+<link rel="stylesheet" href="/static/site.css">
+</head>
+<body>
+<nav>{{% for href, label in nav %}}<a href="{{{{ href }}}}">{{{{ label }}}}</a>{{% endfor %}}</nav>
+<main>
+<h1>{{{{ title }}}}</h1>
+<ul>{{% for item in items %}}<li>{{{{ item }}}}</li>{{% endfor %}}</ul>
+</main>
+</body>
+</html>
+"""
+_CONSTANT_META = (
+    f'<meta name="sentry-trace" content="{SENTRY_TRACE}"><meta name="baggage" content="{BAGGAGE}">'
+)
+_CONTEXT: dict[str, Any] = {
+    "title": "Checkout <step 2>",
+    "nav": [(f"/section/{i}/", f"Section {i}") for i in range(6)],
+    "items": [f"Item {i} & more" for i in range(20)],
+}
+_PATHS = ("/dj/trace/", "/dj/constant/", "/jinja/trace/", "/jinja/constant/")
+
+
+def _setup() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Configure Django in this process; return (handler with middleware, handler without)."""
+    import django
+    import jinja2
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.http import HttpRequest, HttpResponse
+    from django.shortcuts import render
+    from django.urls import path
+
+    def view(template: str, using: str) -> Callable[[HttpRequest], HttpResponse]:
+        return lambda request: render(request, template, _CONTEXT, using=using)
+
+    urlpatterns = [
+        path(_PATHS[0][1:], view("trace.html", "django")),
+        path(_PATHS[1][1:], view("constant.html", "django")),
+        path(_PATHS[2][1:], view("trace.html", "jinja2")),
+        path(_PATHS[3][1:], view("constant.html", "jinja2")),
+    ]
+    django_templates = {
+        "trace.html": _PAGE.format(head="{% load metatrace %}{% trace_meta %}"),
+        "constant.html": _PAGE.format(head=_CONSTANT_META),
+    }
+    jinja_templates = {
+        "trace.html": _PAGE.format(head="{{ trace_meta() }}"),
+        "constant.html": _PAGE.format(head=_CONSTANT_META),
+    }
+    urlconf = ModuleType("bench_urls")
+    urlconf.urlpatterns = urlpatterns  # type: ignore[attr-defined]
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            SECRET_KEY="bench",
+            ALLOWED_HOSTS=["testserver"],
+            INSTALLED_APPS=["metatrace"],
+            MIDDLEWARE=["metatrace.middleware.TraceMiddleware"],
+            ROOT_URLCONF=urlconf,
+            DATABASES={},
+            USE_TZ=True,
+            METATRACE={
+                "DSN": DSN,
+                "RELEASE": "shop@1.4.2",
+                "ENVIRONMENT": "production",
+                "TRACES_SAMPLE_RATE": 1.0,
+            },
+            TEMPLATES=[
+                {
+                    "BACKEND": "django.template.backends.django.DjangoTemplates",
+                    "OPTIONS": {
+                        "loaders": [
+                            (
+                                "django.template.loaders.cached.Loader",
+                                [("django.template.loaders.locmem.Loader", django_templates)],
+                            )
+                        ]
+                    },
+                },
+                {
+                    "BACKEND": "django.template.backends.jinja2.Jinja2",
+                    "OPTIONS": {
+                        "loader": jinja2.DictLoader(jinja_templates),
+                        "extensions": ["metatrace.jinja.TraceMetaExtension"],
+                    },
+                },
+            ],
+        )
+        django.setup()
+    settings.MIDDLEWARE = ["metatrace.middleware.TraceMiddleware"]
+    traced = WSGIHandler()
+    settings.MIDDLEWARE = []
+    plain = WSGIHandler()
+    return traced, plain
+
+
+def _environ(path: str) -> dict[str, Any]:
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_ACCEPT": "text/html",
+        "HTTP_SENTRY_TRACE": SENTRY_TRACE,
+        "HTTP_BAGGAGE": BAGGAGE,
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": io.StringIO(),
+    }
+
+
+def _start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+    assert status == "200 OK", status
+
+
+def _client(handler: Callable[..., Any], path: str) -> Callable[[], bytes]:
+    def request() -> bytes:
+        response = handler(_environ(path), _start_response)
+        body = b"".join(response)
+        response.close()
+        return body
+
+    return request
+
+
+def bench_django(rounds: int, seconds: float) -> list[Row]:
+    traced, plain = _setup()
+    rows = []
+    for label, (ours_path, ref_path) in (("Django", _PATHS[:2]), ("Jinja2", _PATHS[2:])):
+        ours, reference = _client(traced, ours_path), _client(plain, ref_path)
+        html = ours().decode()
+        assert SENTRY_TRACE[:32] in html and "sentry-release=shop%401.4.2" in html, html
+        assert len(reference()) > 0.9 * len(html)
+        t = compare([ours, reference], rounds, seconds)
+        rows.append(
+            timed_row(f"{label} request vs constant", t.micros[0], t.micros[1], t.ratios[0], 1.03)
+        )
+    return rows
