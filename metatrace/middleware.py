@@ -13,6 +13,7 @@ from .caching import is_shared_cacheable, strip_trace_meta
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
+from .sources import OTEL, tracer_in_charge
 
 
 class TraceMiddleware:
@@ -21,6 +22,10 @@ class TraceMiddleware:
     Put it near the top of MIDDLEWARE, before anything that renders a response itself.
     The previous context is restored when the response leaves, even if the view raised, and
     a streaming response's content is produced inside the request's context.
+
+    When the site's tracer is the source (see `sources`), its own integration continues the
+    trace (sentry-sdk's Django integration, OpenTelemetry's instrumentation), so this
+    middleware does not do it a second time, and `request.metatrace` is not set.
     """
 
     sync_capable = True
@@ -39,6 +44,9 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        tracer = tracer_in_charge()
+        if tracer is not None:
+            return _strip_if_cacheable(_under_tracer(tracer, request, self.get_response))
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
@@ -49,14 +57,26 @@ class TraceMiddleware:
         return _finish(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        tracer = tracer_in_charge()
+        if tracer is not None:
+            response: HttpResponseBase = await _under_tracer(tracer, request, self.get_response)
+            return _strip_if_cacheable(response)
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         try:
-            response: HttpResponseBase = await self.get_response(request)  # type: ignore[misc]
+            response = await self.get_response(request)  # type: ignore[misc]
         finally:
             deactivate(token)
         return _finish(response, context)
+
+
+def _under_tracer(tracer: str, request: HttpRequest, get_response: Callable[..., Any]) -> Any:
+    if tracer == OTEL:
+        from .otel import continued_by_otel
+
+        return continued_by_otel(request, get_response)
+    return get_response(request)
 
 
 def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
@@ -67,7 +87,12 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
             if response.is_async
             else _streamed_in(context, content)  # type: ignore[arg-type]
         )
-    elif (
+        return response
+    return _strip_if_cacheable(response)
+
+
+def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
+    if (
         isinstance(response, HttpResponse)
         and get_config().strip_cacheable
         and is_shared_cacheable(response.get("Cache-Control"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -53,6 +55,21 @@ async def async_view(request: HttpRequest) -> HttpResponse:
     return HttpResponse(metatrace.trace_meta())
 
 
+def propagation_view(request: HttpRequest) -> JsonResponse:
+    """What metatrace would propagate from here, next to what sentry-sdk would."""
+    values: dict[str, Any] = {
+        "traceparent": metatrace.get_traceparent(),
+        "baggage": metatrace.get_baggage(),
+        "meta": str(metatrace.trace_meta()),
+        "own": metatrace.get_active() is not None,
+    }
+    if "sentry_sdk" in sys.modules:
+        import sentry_sdk
+
+        values["sentry"] = [sentry_sdk.get_traceparent(), sentry_sdk.get_baggage()]
+    return JsonResponse(values)
+
+
 def failing_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("view failed")
 
@@ -87,6 +104,7 @@ test_patterns = [
     path("barrier/", barrier_view),
     path("async/", async_view),
     path("failing/", failing_view),
+    path("propagation/", propagation_view),
     path("streaming/", streaming_view),
     path("async-streaming/", async_streaming_view),
     path("cache-page/", cache_page(60)(tag_view)),

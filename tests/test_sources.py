@@ -1,0 +1,195 @@
+"""The tracer the site already runs as the source: the real sentry-sdk and OpenTelemetry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from typing import Any
+
+import pytest
+from django.test import Client
+
+import metatrace
+from metatrace.config import SettingError
+from metatrace.sources import describe
+from tests import tracers
+from tests.conftest import (
+    INCOMING_SPAN,
+    INCOMING_TRACE,
+    decode_baggage,
+    parse_trace_meta,
+    split_sentry_trace,
+)
+
+pytestmark = [pytest.mark.urls("tests.urls"), pytest.mark.usefixtures("django_config")]
+
+HEADERS = {
+    "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+    "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=c1c1,sentry-sample_rate=1,"
+    "sentry-sampled=true,sentry-sample_rand=0.25",
+}
+
+
+def _get(live_server: Any, path: str, headers: dict[str, str]) -> str:
+    # Through a real WSGI server: sentry-sdk's Django integration hooks WSGIHandler, which
+    # Django's test client does not use.
+    request = urllib.request.Request(f"{live_server.url}{path}", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return str(reply.read().decode())
+
+
+def _spans(transaction: dict[str, Any]) -> dict[str, str | None]:
+    """span id -> parent span id, for the transaction and all its child spans."""
+    root = transaction["contexts"]["trace"]
+    spans = {root["span_id"]: root.get("parent_span_id")}
+    spans.update({span["span_id"]: span["parent_span_id"] for span in transaction["spans"]})
+    return spans
+
+
+# sentry-sdk
+
+
+@pytest.mark.parametrize("source", ["auto", "sentry_sdk"])
+@pytest.mark.parametrize("path", ["/t/tag/", "/t/class/", "/t/template-response/", "/t/jinja/"])
+def test_page_carries_the_sentry_transaction(
+    live_server: Any, settings: Any, source: str, path: str
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "SOURCE": source}
+    with tracers.sentry() as events:
+        html = _get(live_server, path, HEADERS)
+    [transaction] = events
+    tags = parse_trace_meta(html)
+    trace_id, span_id, flag = split_sentry_trace(tags["sentry-trace"])
+    assert transaction["contexts"]["trace"]["trace_id"] == trace_id == INCOMING_TRACE
+    # The span the page names is the server transaction or one of its spans (the template
+    # render span that was current): the browser's pageload hangs under this request.
+    spans = _spans(transaction)
+    assert span_id in spans
+    assert transaction["contexts"]["trace"]["parent_span_id"] == INCOMING_SPAN
+    assert flag == "1"
+    assert decode_baggage(tags["baggage"]) == transaction["dsc"]
+
+
+def test_get_functions_equal_sentry_sdks_own(live_server: Any) -> None:
+    with tracers.sentry():
+        values = json.loads(_get(live_server, "/t/propagation/", HEADERS))
+    assert [values["traceparent"], values["baggage"]] == values["sentry"]
+    assert values["own"] is False  # TraceMiddleware left the continuing to sentry-sdk
+    tags = parse_trace_meta(values["meta"])
+    assert tags["sentry-trace"] == values["sentry"][0]
+    assert decode_baggage(tags["baggage"]) == decode_baggage(values["sentry"][1])
+
+
+def test_sentry_source_without_a_transaction_uses_its_propagation_context() -> None:
+    import sentry_sdk
+
+    metatrace.configure(source="sentry_sdk")
+    with sentry_sdk.isolation_scope():
+        sentry_sdk.continue_trace(HEADERS)
+        assert metatrace.get_traceparent() == sentry_sdk.get_traceparent()
+        tags = parse_trace_meta(metatrace.trace_meta())
+        assert tags["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+def test_auto_ignores_an_inactive_sentry_sdk() -> None:
+    import sentry_sdk
+
+    assert not sentry_sdk.get_client().is_active()
+    metatrace.configure(source="auto")
+    with metatrace.trace_scope(HEADERS) as ours:
+        assert metatrace.get_traceparent() == ours.sentry_trace
+
+
+# OpenTelemetry
+
+
+def test_current_otel_span_is_rendered() -> None:
+    from opentelemetry import trace
+
+    tracers.otel_exporter()
+    metatrace.configure(public_key="abc", w3c=True)  # source "auto"
+    with trace.get_tracer("tests").start_as_current_span("server") as span:
+        context = span.get_span_context()
+        tags = parse_trace_meta(metatrace.trace_meta())
+    trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
+    assert tags["traceparent"] == f"00-{trace_id}-{span_id}-01"
+    assert tags["sentry-trace"] == f"{trace_id}-{span_id}-1"
+    assert decode_baggage(tags["baggage"])["trace_id"] == trace_id
+    # Outside the span, metatrace's own context is back.
+    assert not parse_trace_meta(metatrace.trace_meta())["traceparent"].startswith(f"00-{trace_id}")
+
+
+def test_unsampled_otel_span_renders_its_flag() -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    metatrace.configure(public_key="abc", w3c=True, source="opentelemetry")
+    remote = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(0))
+    with trace.use_span(NonRecordingSpan(remote)):
+        tags = parse_trace_meta(metatrace.trace_meta())
+    assert tags["traceparent"] == f"00-{0xABC:032x}-{0xDEF:016x}-00"
+    assert tags["sentry-trace"] == f"{0xABC:032x}-{0xDEF:016x}-0"
+
+
+@pytest.mark.parametrize("source", ["auto", "opentelemetry"])
+def test_page_carries_the_otel_server_span(settings: Any, source: str) -> None:
+    settings.METATRACE = {**settings.METATRACE, "SOURCE": source, "W3C": True}
+    incoming = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"}
+    with tracers.otel_django() as exporter:
+        html = Client().get("/t/tag/", headers=incoming).content.decode()
+        [server] = [s for s in exporter.get_finished_spans() if s.kind.name == "SERVER"]
+    tags = parse_trace_meta(html)
+    context = server.get_span_context()
+    assert f"{context.trace_id:032x}" == INCOMING_TRACE  # OpenTelemetry continued the headers
+    assert f"{server.parent.span_id:016x}" == INCOMING_SPAN
+    assert tags["traceparent"] == f"00-{INCOMING_TRACE}-{context.span_id:016x}-01"
+
+
+def test_otel_source_continues_w3c_headers_with_its_own_propagators(settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "SOURCE": "opentelemetry", "W3C": True}
+    tracers.otel_exporter()
+    incoming = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"}
+    values = Client().get("/t/propagation/", headers=incoming).json()
+    assert values["own"] is False
+    assert parse_trace_meta(values["meta"])["traceparent"] == incoming["traceparent"]
+
+
+# Choosing and describing the source
+
+
+def test_describe_says_which_source_and_why() -> None:
+    metatrace.configure(source="metatrace")
+    assert describe() == "source 'metatrace' (set in the settings)"
+    metatrace.configure(source="auto")
+    assert describe().startswith("source 'auto': metatrace's own context for now")
+
+
+def test_a_source_that_is_not_installed_fails_fast() -> None:
+    code = (
+        "import sys; sys.modules['sentry_sdk'] = None\n"
+        "import metatrace\n"
+        "try:\n    metatrace.configure(source='sentry_sdk')\n"
+        "except ValueError as error:\n    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == (
+        "metatrace: source 'sentry_sdk' needs sentry_sdk: pip install 'metatrace[sentry]'"
+    )
+
+
+def test_an_unknown_source_fails_fast() -> None:
+    with pytest.raises(SettingError, match="'sentry' is not one of 'auto', 'metatrace'"):
+        metatrace.configure(source="sentry")
+
+
+def test_auto_imports_no_tracer() -> None:
+    code = (
+        "import sys, metatrace\n"
+        "metatrace.configure(source='auto')\n"
+        "metatrace.trace_meta(); metatrace.propagation_headers()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('sentry_sdk', 'opentelemetry'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
