@@ -13,6 +13,7 @@ from markupsafe import Markup
 from .carriers import read_carrier
 from .config import Config, configure
 from .context import Scope, TraceContext, activate, get_active
+from .envvars import environ
 from .sources import current
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "TraceContext",
     "configure",
     "continue_trace",
+    "environ",
     "get_active",
     "get_baggage",
     "get_traceparent",

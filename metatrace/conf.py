@@ -21,6 +21,7 @@ SETTINGS = {
     "STRICT_TRACE_CONTINUATION": "strict_trace_continuation",
     "STRIP_CACHEABLE": "strip_cacheable",
     "SOURCE": "source",
+    "PROPAGATION_TARGETS": "propagation_targets",
 }
 
 

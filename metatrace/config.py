@@ -6,6 +6,7 @@ import enum
 import importlib.util
 import os
 import re
+from collections.abc import Sequence
 from typing import Final, NamedTuple
 
 
@@ -46,6 +47,7 @@ class Config(NamedTuple):
     strict_trace_continuation: bool = False
     strip_cacheable: bool = True
     source: str = "auto"
+    propagation_targets: tuple[str, ...] | None = None
 
 
 _config: Config | None = None
@@ -68,6 +70,7 @@ def configure(
     strict_trace_continuation: bool = False,
     strip_cacheable: bool = True,
     source: str = "auto",
+    propagation_targets: Sequence[str] | None = None,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -125,6 +128,7 @@ def configure(
                 "source",
                 f"{source!r} needs {module.split('.')[0]}: pip install 'metatrace[{extra}]'",
             )
+    targets = _targets(propagation_targets)
     if public_key and not environment:
         environment = "production"  # what Sentry's SDKs report when none is set
     _config = Config(
@@ -137,6 +141,7 @@ def configure(
         strict_trace_continuation=strict_trace_continuation,
         strip_cacheable=strip_cacheable,
         source=source,
+        propagation_targets=targets,
     )
     return _config
 
@@ -157,6 +162,29 @@ def _is_utf8(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _targets(patterns: Sequence[str] | None) -> tuple[str, ...] | None:
+    """URL patterns (regular expressions, searched) that outgoing requests must match."""
+    if patterns is None:
+        return None
+    if isinstance(patterns, str) or not isinstance(patterns, (list, tuple)):
+        raise SettingError(
+            "propagation_targets",
+            f"must be a list of regular expressions, or None, not {patterns!r}",
+        )
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise SettingError(
+                "propagation_targets", f"must hold strings (regular expressions), not {pattern!r}"
+            )
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise SettingError(
+                "propagation_targets", f"{pattern!r} is not a regular expression: {error}"
+            ) from None
+    return tuple(patterns)
 
 
 def _importable(module: str) -> bool:

@@ -12,6 +12,7 @@ PAGES = (
     ("jinja", "Jinja2"),
     ("context", "Context processor"),
     ("outgoing", "Outgoing request"),
+    ("celery", "Celery task"),
 )
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import celery_views, views
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("context/", views.ContextView.as_view(), name="context"),
     path("outgoing/", views.outgoing, name="outgoing"),
     path("downstream/", views.downstream, name="downstream"),
+    path("celery/", celery_views.celery_page, name="celery"),
 ]
