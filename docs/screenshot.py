@@ -1,6 +1,6 @@
 """Take the README's screenshot: the sample site continuing a trace, in real Chromium.
 
-    make screenshot   # writes docs/sample-page.png
+make screenshot   # writes docs/sample-page.png
 """
 
 from __future__ import annotations
@@ -24,8 +24,15 @@ HEADERS = {
         "sentry-environment=production,sentry-sample_rate=1,sentry-sampled=true"
     ),
 }
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -35,7 +42,10 @@ def main() -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sample_site.settings"}
     server = subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -45,10 +55,16 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
-            page = browser.new_page(extra_http_headers=HEADERS, viewport={"width": 1100, "height": 900})
+            browser = playwright.chromium.launch(
+                executable_path=shutil.which("chromium"), args=ARGS
+            )
+            page = browser.new_page(
+                extra_http_headers=HEADERS, viewport={"width": 1100, "height": 900}
+            )
             page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function("() => window.__metatraceSample && window.__metatraceSample.ready")
+            page.wait_for_function(
+                "() => window.__metatraceSample && window.__metatraceSample.ready"
+            )
             page.evaluate("() => window.__metatraceSample.flush()")
             page.wait_for_function("() => document.documentElement.dataset.browserTraceId")
             page.screenshot(path=str(ROOT / "docs" / "sample-page.png"), full_page=True)
