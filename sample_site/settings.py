@@ -63,6 +63,8 @@ METATRACE = {
     "RELEASE": os.environ.get("SENTRY_RELEASE", "sample-site@0.1.0"),
     "TRACES_SAMPLE_RATE": 1.0,
     "W3C": os.environ.get("METATRACE_W3C", "1") == "1",
+    # "auto" renders sentry-sdk's or OpenTelemetry's trace when one runs (see tracing.py).
+    "SOURCE": os.environ.get("METATRACE_SOURCE", "auto"),
 }
 
 # The browser SDK bundle (frontend/): it keeps its envelopes in the page and sends nothing.
@@ -78,5 +80,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"metatrace": {"handlers": ["console"], "level": "DEBUG" if DEBUG else "INFO"}},
+    "loggers": {
+        "metatrace": {"handlers": ["console"], "level": "DEBUG" if DEBUG else "INFO"},
+        "sample_site": {"handlers": ["console"], "level": "INFO"},
+    },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,11 @@ def test_every_block_is_covered() -> None:
 def test_python_snippet(code: str, settings: Any) -> None:
     metatrace.configure(public_key="abc")  # so that the tags render even with no trace coming in
     namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    try:
+        exec(compile(code, "README.md", "exec"), namespace)
+    finally:
+        if "sentry_sdk" in sys.modules:  # a snippet's client must not outlive it
+            sys.modules["sentry_sdk"].get_global_scope().set_client(None)
     # Whatever a snippet names must be real: dotted paths import, settings apply, tags parse.
     for app in namespace.get("INSTALLED_APPS", []):
         if app is not Ellipsis:
