@@ -15,6 +15,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser.conftest import CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {
     "sentry-trace": "771a43a4192642f0b136d5159a501700-b7ad6b7169203331-1",
@@ -24,15 +27,6 @@ HEADERS = {
         "sentry-environment=production,sentry-sample_rate=1,sentry-sampled=true"
     ),
 }
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def main() -> None:
@@ -56,7 +50,7 @@ def main() -> None:
                 time.sleep(0.1)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=shutil.which("chromium"), args=ARGS
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
             )
             page = browser.new_page(
                 extra_http_headers=HEADERS, viewport={"width": 1100, "height": 900}

@@ -26,6 +26,20 @@ CACHE_FETCHING_MIDDLEWARE = frozenset(
     }
 )
 
+# Middleware that must sit inside TraceMiddleware: what goes wrong otherwise, and the check id.
+MUST_COME_AFTER = (
+    (
+        RENDERING_MIDDLEWARE,
+        "so the pages it renders do not continue the request's trace.",
+        "metatrace.W001",
+    ),
+    (
+        CACHE_FETCHING_MIDDLEWARE,
+        "so pages served from the cache skip it and can show one visitor's trace to the next.",
+        "metatrace.W002",
+    ),
+)
+
 
 @register(Tags.compatibility)
 def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
@@ -45,25 +59,15 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
         ]
     messages: list[CheckMessage] = []
     for path in middleware[:position]:
-        if path in RENDERING_MIDDLEWARE:
-            messages.append(
-                Warning(
-                    f"{path} comes before metatrace.middleware.TraceMiddleware, so the pages "
-                    "it renders do not continue the request's trace.",
-                    hint="Move TraceMiddleware above it in MIDDLEWARE.",
-                    id="metatrace.W001",
+        for group, consequence, check_id in MUST_COME_AFTER:
+            if path in group:
+                messages.append(
+                    Warning(
+                        f"{path} comes before metatrace.middleware.TraceMiddleware, {consequence}",
+                        hint="Move TraceMiddleware above it in MIDDLEWARE.",
+                        id=check_id,
+                    )
                 )
-            )
-    for path in middleware[:position]:
-        if path in CACHE_FETCHING_MIDDLEWARE:
-            messages.append(
-                Warning(
-                    f"{path} comes before metatrace.middleware.TraceMiddleware, so pages served "
-                    "from the cache skip it and can show one visitor's trace to the next.",
-                    hint="Move TraceMiddleware above it in MIDDLEWARE.",
-                    id="metatrace.W002",
-                )
-            )
     return messages
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import config as _settings
 from . import formats
-from .context import SpanContext, TraceContext, own
+from .context import SpanContext, TraceContext, _active, own
 
 SENTRY = "sentry_sdk"
 OTEL = "opentelemetry"
@@ -23,12 +23,15 @@ OTEL = "opentelemetry"
 
 def current() -> TraceContext:
     """The trace to render and propagate now."""
-    source = _settings.get_config().source
-    if source != "metatrace" and (source != "auto" or _tracer_loaded()):
+    # Inlined reads: this runs for every tag a page renders.
+    source = (_settings._config or _settings.get_config()).source
+    if source != "metatrace" and (
+        source != "auto" or SENTRY in sys.modules or "opentelemetry.trace" in sys.modules
+    ):
         context = _from_sentry(source) or _from_otel(source)
         if context is not None:
             return context
-    return own()
+    return _active.get() or own()
 
 
 def tracer_in_charge() -> str | None:

@@ -87,3 +87,12 @@ def decode_baggage(value: str) -> dict[str, str]:
         assert key.startswith("sentry-"), member
         items[key.removeprefix("sentry-")] = unquote(raw, errors="strict")
     return items
+
+
+def encodable(value: str) -> bool:
+    """Whether `value` is text that UTF-8 can carry (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -10,8 +10,9 @@ from metatrace import formats
 from tests.conftest import load_conformance
 
 
-def _rows(name: str) -> list[Any]:
-    """Conformance rows; a row whose exact value another row calls valid contradicts it."""
+def _rows(name: str, *before: Any) -> list[Any]:
+    """Conformance rows as parameters (after `before`); a row whose exact value another row
+    calls valid contradicts it, and is skipped with that reason."""
     rows = load_conformance(name)
     valid_values = {row["value"] for row in rows if row.get("valid")}
     params = []
@@ -21,24 +22,19 @@ def _rows(name: str) -> list[Any]:
             marks.append(
                 pytest.mark.skip(reason="vector contradicts a valid row with the same value")
             )
-        params.append(pytest.param(row, marks=marks, id=repr(row["value"][:60])))
+        params.append(pytest.param(*before, row, marks=marks, id=repr(row["value"][:60])))
     return params
 
 
-@pytest.mark.parametrize("row", _rows("sentry_trace.json"))
-def test_sentry_trace_conformance(row: dict[str, Any]) -> None:
-    parsed = formats.parse_sentry_trace(row["value"])
-    if not row["valid"]:
-        assert parsed is None
-    else:
-        assert parsed is not None
-        assert parsed.trace_id == row["trace_id"]
-        assert parsed.sampled is row["sampled"]
-
-
-@pytest.mark.parametrize("row", _rows("traceparent.json"))
-def test_traceparent_conformance(row: dict[str, Any]) -> None:
-    parsed = formats.parse_traceparent(row["value"])
+@pytest.mark.parametrize(
+    "parse, row",
+    [
+        *_rows("sentry_trace.json", formats.parse_sentry_trace),
+        *_rows("traceparent.json", formats.parse_traceparent),
+    ],
+)
+def test_trace_header_conformance(parse: Any, row: Any) -> None:
+    parsed = parse(row["value"])
     if not row["valid"]:
         assert parsed is None
     else:

@@ -14,7 +14,13 @@ from bs4 import BeautifulSoup
 from django.test import Client
 
 import metatrace
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, decode_baggage, parse_trace_meta
+from tests.conftest import (
+    INCOMING_SPAN,
+    INCOMING_TRACE,
+    decode_baggage,
+    encodable,
+    parse_trace_meta,
+)
 
 pytestmark = pytest.mark.usefixtures("django_config")
 
@@ -100,14 +106,14 @@ def test_hostile_value_in_every_field_of_every_page(
         # Whatever sentry items the server kept reach the page intact.
         dsc = decode_baggage(tags["baggage"])
         assert dsc == response.wsgi_request.metatrace.dsc  # type: ignore[attr-defined]
-        if field == "baggage-value-encoded" and dsc["public_key"] == "c1c1" and _encodable(value):
+        if field == "baggage-value-encoded" and dsc["public_key"] == "c1c1" and encodable(value):
             # The incoming DSC survived (the header was within the limits): so did the value.
             assert dsc["release"] == value
 
 
 @pytest.mark.parametrize("value", _corpus())
 def test_hostile_configured_values_round_trip(settings: Any, value: str) -> None:
-    if not _encodable(value):
+    if not encodable(value):
         with pytest.raises(Exception, match="is not valid text"):
             metatrace.configure(public_key="abc", release=value)
         return
@@ -130,11 +136,3 @@ def test_outgoing_headers_stay_visible_ascii(field: str, value: str) -> None:
     for name, header in metatrace.propagation_headers().items():
         assert header and all("\x21" <= char <= "\x7e" for char in header), (name, header[:200])
         assert len(header.encode()) <= 8192
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

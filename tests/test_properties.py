@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import metatrace
 from metatrace import formats
 from metatrace.context import TraceContext
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, trace_meta_elements
+from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, encodable, trace_meta_elements
 
 # Header values as text, and as raw bytes decoded the way WSGI servers do (latin-1).
 header_text = st.one_of(
@@ -72,7 +72,7 @@ def test_baggage_parse_format_parse_is_stable(value: str) -> None:
 @fast
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), st.text(max_size=50)))
 def test_any_sentry_item_round_trips(items: dict[str, str]) -> None:
-    items = {key: value for key, value in items.items() if _encodable(value)}
+    items = {key: value for key, value in items.items() if encodable(value)}
     assert formats.parse_baggage(formats.format_baggage(items)).sentry == items
 
 
@@ -82,11 +82,3 @@ def test_a_valid_trace_survives_any_baggage(flag: str, baggage: str) -> None:
     context = TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}{flag}", baggage)
     assert context.trace_id == INCOMING_TRACE
     assert context.parent_span_id == INCOMING_SPAN
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
