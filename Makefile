@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
 
-.PHONY: install frontend run test lint bench fuzz screenshot clean
+.PHONY: install frontend run worker test lint bench fuzz screenshot clean
 
 install: $(BIN)/.installed
 
@@ -28,6 +28,10 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 run: install frontend
 	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django check
 	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django runserver 127.0.0.1:$(PORT)
+
+# The Celery page's worker (Redis must be running: redis-server --port 6379).
+worker: install
+	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/celery -A sample_site worker --pool=solo --loglevel=INFO
 
 lint: install
 	$(BIN)/ruff check .

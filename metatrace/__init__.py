@@ -21,6 +21,7 @@ __all__ = [
     "TraceContext",
     "configure",
     "continue_trace",
+    "current_trace",
     "environ",
     "get_active",
     "get_baggage",
@@ -45,6 +46,12 @@ def continue_trace(carrier: Mapping[str, Any] | None = None) -> TraceContext:
 def trace_scope(carrier: Mapping[str, Any] | None = None) -> Scope:
     """Like `continue_trace`, as a context manager that restores the previous context on exit."""
     return Scope(TraceContext(*read_carrier(carrier)) if carrier is not None else TraceContext())
+
+
+def current_trace() -> TraceContext:
+    """The trace that the tags and headers carry now: the source's (see SOURCE), or metatrace's
+    active context, started if there is none."""
+    return current()
 
 
 def get_traceparent() -> str:

@@ -15,10 +15,7 @@ import metatrace.celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sample_site.settings")
 
 BROKER = os.environ.get("SAMPLE_CELERY_BROKER", "redis://127.0.0.1:6379/0")
-WORKER_COMMAND = (
-    "DJANGO_SETTINGS_MODULE=sample_site.settings .venv/bin/celery -A sample_site worker "
-    "--pool=solo --loglevel=INFO"
-)
+WORKER_COMMAND = "make worker"  # from the repository root
 BROKER_COMMAND = "apt-get install -y redis-server && redis-server --port 6379"
 
 app = Celery("sample_site", broker=BROKER, backend=BROKER, include=["sample_site.tasks"])

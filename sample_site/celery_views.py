@@ -12,7 +12,7 @@ import metatrace
 
 
 def celery_page(request: HttpRequest) -> HttpResponse:
-    trace: metatrace.TraceContext = request.metatrace  # type: ignore[attr-defined]
+    trace = metatrace.current_trace()
     context: dict[str, Any] = {"title": "Celery task", "page_span_id": trace.span_id}
     try:
         # Imported here: the rest of the site works without Celery installed.

@@ -49,7 +49,7 @@ def outgoing(request: HttpRequest) -> HttpResponse:
 
 def downstream(request: HttpRequest) -> JsonResponse:
     """The "next service": what it received, and the trace it continued from that."""
-    trace: metatrace.TraceContext = request.metatrace  # type: ignore[attr-defined]
+    trace = metatrace.current_trace()
     return JsonResponse(
         {
             "received": {
