@@ -13,7 +13,7 @@ from pathlib import Path
 from .harness import Row
 
 # "auto" first: it needs a process in which no tracer has been imported yet.
-NAMES = ("auto", "full", "quiet", "repeat", "django", "server", "memory")
+NAMES = ("auto", "full", "quiet", "repeat", "bounded", "django", "server", "memory")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = ("benchmark", "metatrace µs", "reference µs", "ratio", "target", "result")
 
@@ -102,6 +102,7 @@ def main(argv: list[str]) -> int:
         "full": lambda: micro.bench_full(rounds, seconds),
         "quiet": lambda: micro.bench_quiet(rounds, seconds),
         "repeat": lambda: micro.bench_repeat(rounds, seconds),
+        "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
         "server": lambda: server.bench_server(args.server_rounds, args.server_seconds),
         "memory": lambda: micro.bench_memory(args.requests, min(args.traced, args.requests)),

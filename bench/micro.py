@@ -6,7 +6,7 @@ import gc
 import re
 import sys
 import tracemalloc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from functools import cache
 from random import getrandbits
@@ -195,6 +195,46 @@ def bench_repeat(rounds: int, seconds: float) -> list[Row]:
     return [
         timed_row("repeat trace_meta() vs constant", t.micros[0], t.micros[1], t.ratios[0], 5.0)
     ]
+
+
+# Hostile header values built from a repeated unit; each is measured at two sizes.
+PATHOLOGICAL = {
+    "'a' * n": "a",
+    "'sentry-' * n": "sentry-",
+    "'=' * n": "=",
+    "'k=v,' * n": "k=v,",
+    "hex-and-dash": "0123456789abcdef-",
+    "tabs": "\t",
+}
+
+
+def bench_bounded(rounds: int, seconds: float) -> list[Row]:
+    """Work grows at most linearly with input: 8 KB takes at most about 10x what 800 B takes,
+    and 1 MB, past every size limit, no more than 8 KB."""
+    configure()
+
+    def parse(value: str) -> Callable[[], None]:
+        def op() -> None:
+            context = metatrace.TraceContext(value, value, value)
+            context.meta()
+            context.headers()
+
+        return op
+
+    rows = []
+    for name, unit in PATHOLOGICAL.items():
+        small, medium, large = (unit * (size // len(unit)) for size in (800, 8000, 1_000_000))
+        t = compare([parse(medium), parse(small)], max(3, rounds // 3), seconds)
+        rows.append(
+            timed_row(
+                f"bounded: {name}, 8 KB vs 800 B", t.micros[0], t.micros[1], t.ratios[0], 12.0
+            )
+        )
+        t = compare([parse(large), parse(medium)], max(3, rounds // 3), seconds)
+        rows.append(
+            timed_row(f"bounded: {name}, 1 MB vs 8 KB", t.micros[0], t.micros[1], t.ratios[0], 1.5)
+        )
+    return rows
 
 
 def bench_auto(rounds: int, seconds: float) -> list[Row]:

@@ -16,6 +16,9 @@ BAGGAGE_MAX_BYTES = 8192
 BAGGAGE_MAX_MEMBERS = 180
 BAGGAGE_MAX_MEMBER_BYTES = 4096
 
+# No valid sentry-trace or traceparent comes near this; longer ones are not even looked at.
+TRACE_HEADER_MAX_BYTES = 8192
+
 SENTRY_PREFIX = "sentry-"
 
 
@@ -68,6 +71,8 @@ _PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \
 
 def parse_sentry_trace(value: str) -> IncomingTrace | None:
     """Parse `TRACE_ID-SPAN_ID[-SAMPLED]`; of several comma-joined values, the first non-empty."""
+    if len(value) > TRACE_HEADER_MAX_BYTES:
+        return None
     start = 0
     while True:
         end = value.find(",", start)
@@ -88,6 +93,8 @@ def parse_sentry_trace(value: str) -> IncomingTrace | None:
 
 def parse_traceparent(value: str) -> IncomingTrace | None:
     """Parse a W3C `traceparent`: `VERSION-TRACE_ID-PARENT_ID-FLAGS`."""
+    if len(value) > TRACE_HEADER_MAX_BYTES:
+        return None
     match = _TRACEPARENT_RE.fullmatch(value.strip(_OWS))
     if match is None:
         return None

@@ -55,6 +55,14 @@ def test_pathological_inputs_finish_quickly() -> None:
     assert result.stdout.strip() == "done"
 
 
+def test_oversized_trace_headers_are_not_read() -> None:
+    from metatrace import formats
+
+    valid = "12312012123120121231201212312012-0415201309082013-1"
+    assert formats.parse_sentry_trace(valid + "," + " " * 9000) is None
+    assert formats.parse_traceparent(f"cc-{valid[:32]}-{valid[33:49]}-01-" + "x" * 9000) is None
+
+
 def test_oversized_baggage_is_dropped_before_any_member_is_looked_at() -> None:
     from metatrace import formats
 
