@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .caching import is_shared_cacheable, strip_trace_meta
+from .caching import needs_stripping, strip_trace_meta
 from .config import get_config
 from .context import TraceContext, activate, deactivate
 
@@ -42,7 +42,12 @@ class TraceMiddleware:
             return
         context = TraceContext(*_read_headers(scope.get("headers", ())))
         scope = {**scope, SCOPE_KEY: context}
-        if scope["type"] == "http" and get_config().strip_cacheable:
+        # A HEAD response has no body, hence no tags, and must keep GET's Content-Length.
+        if (
+            scope["type"] == "http"
+            and scope.get("method") != "HEAD"
+            and get_config().strip_cacheable
+        ):
             send = _Stripper(send).send
         token = activate(context)
         try:
@@ -95,7 +100,7 @@ class _Stripper:
 
 
 def _cacheable(start: Message) -> bool:
-    for name, value in start.get("headers", ()):
-        if bytes(name).lower() == b"cache-control":
-            return is_shared_cacheable(bytes(value).decode("latin-1"))
-    return False
+    return needs_stripping(
+        (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+        for name, value in start.get("headers", ())
+    )

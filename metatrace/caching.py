@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterable
 
+_HTML = ("text/html", "application/xhtml+xml")
 _DIRECTIVE_RE = re.compile(r"\s*([A-Za-z-]+)\s*(?:=\s*\"?(\d*)\"?)?\s*")
 # Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
 _TRACE_META_RE = re.compile(
@@ -27,6 +30,34 @@ def is_shared_cacheable(cache_control: str | None) -> bool:
         return True
     max_age = directives.get("max-age", "")
     return max_age.isdigit() and int(max_age) > 0
+
+
+def needs_stripping(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether a response's trace tags must go: an HTML page that a shared cache may store.
+
+    Other content (files, media, streams) is never held back or rewritten. A compressed page
+    cannot be rewritten: it passes with a warning, since the compression runs in the wrong place.
+    """
+    cache_control: list[str] = []
+    content_type = encoding = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "cache-control":
+            cache_control.append(value)  # repeated headers are one comma-joined list
+        elif lowered == "content-type":
+            content_type = value.lower()
+        elif lowered == "content-encoding":
+            encoding = value.strip().lower()
+    if not content_type.startswith(_HTML) or not is_shared_cacheable(",".join(cache_control)):
+        return False
+    if encoding not in ("", "identity"):
+        logging.getLogger("metatrace").warning(
+            "metatrace: a cacheable page is already compressed (%s), so its trace tags stay: "
+            "compress outside the trace middleware (GZipMiddleware above TraceMiddleware)",
+            encoding,
+        )
+        return False
+    return True
 
 
 def strip_trace_meta(html: bytes) -> bytes:

@@ -29,8 +29,8 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
         _lookup(carrier, _BAGGAGE),
         _lookup(carrier, _TRACEPARENT),
     )
-    if found == (None, None, None):
-        found = _scan(carrier)
+    if None in found:
+        found = _scan(carrier, found)
     return found
 
 
@@ -51,14 +51,15 @@ def _lookup(carrier: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _scan(carrier: Mapping[str, Any]) -> Raw:
-    found: list[str | None] = [None, None, None]
+def _scan(carrier: Mapping[str, Any], found: Raw) -> Raw:
+    """Fill in what the exact spellings missed, by a case-insensitive look at every key."""
+    filled = list(found)
     for key in carrier:
         if isinstance(key, str) and len(key) in _FOLDED_LENGTHS:
             index = _FOLDED.get(key.lower())
-            if index is not None and found[index] is None:
-                found[index] = _text(carrier[key])
-    return found[0], found[1], found[2]
+            if index is not None and filled[index] is None:
+                filled[index] = _text(carrier[key])
+    return filled[0], filled[1], filled[2]
 
 
 def _text(value: object) -> str | None:

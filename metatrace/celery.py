@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import signals  # type: ignore[import-untyped]
 
+from . import current_trace
 from .carriers import read_carrier
 from .context import TraceContext, activate, deactivate
 from .outgoing import PROPAGATED, inject
@@ -55,8 +56,13 @@ def _inject(headers: MutableMapping[str, Any] | None = None, **_: Any) -> None:
 def _continue(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     if task_id is None or task is None:
         return
-    context = TraceContext(*read_carrier(_carrier(task.request)))
-    _tokens[task_id] = activate(context)
+    raw = read_carrier(_carrier(task.request))
+    if raw == (None, None, None) and getattr(task.request, "is_eager", False):
+        # An eager task (task_always_eager, apply()) is never published: it runs here, inside
+        # the caller's trace, as a child of it.
+        caller = current_trace()
+        raw = (caller.sentry_trace, caller.baggage, None)
+    _tokens[task_id] = activate(TraceContext(*raw))
 
 
 def _restore(task_id: str | None = None, **_: Any) -> None:

@@ -68,6 +68,16 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                         id=check_id,
                     )
                 )
+    if "django.middleware.gzip.GZipMiddleware" in middleware[position + 1 :]:
+        messages.append(
+            Warning(
+                "django.middleware.gzip.GZipMiddleware comes after "
+                "metatrace.middleware.TraceMiddleware, so cacheable pages reach it compressed "
+                "and keep their trace tags for shared caches.",
+                hint="Move GZipMiddleware above TraceMiddleware in MIDDLEWARE.",
+                id="metatrace.W004",
+            )
+        )
     return messages
 
 
@@ -79,3 +89,25 @@ def _is_trace_middleware(path: str) -> bool:
     except Exception:  # a broken entry is Django's to report, not ours
         return False
     return isinstance(candidate, type) and issubclass(candidate, TraceMiddleware)
+
+
+@register(Tags.compatibility)
+def check_source(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    from .config import get_config
+
+    if get_config().source != "sentry_sdk":
+        return []
+    import sentry_sdk
+
+    client = sentry_sdk.get_client()
+    if client.is_active() and client.get_integration("django") is not None:
+        return []
+    return [
+        Warning(
+            "SOURCE is 'sentry_sdk', but sentry-sdk's Django integration is not on: sentry-sdk "
+            "then keeps one trace for the whole process, and every page would render it.",
+            hint="Call sentry_sdk.init() with its Django integration (it is on by default), "
+            "or use SOURCE 'auto'.",
+            id="metatrace.W003",
+        )
+    ]

@@ -17,7 +17,7 @@ class _Unset(enum.Enum):
 UNSET: Final = _Unset.UNSET
 _DSN_RE = re.compile(r"https?://([0-9a-zA-Z]+)(?::[^@/]*)?@([^/@]+)/(?:[^?#]*/)?(\d+)/?")
 _PUBLIC_KEY_RE = re.compile(r"[0-9a-zA-Z]+")
-_ORG_HOST_RE = re.compile(r"o(\d+)\.")
+_ORG_HOST_RE = re.compile(r"o([0-9]+)\.")
 
 
 class SettingError(ValueError):
@@ -85,7 +85,9 @@ def configure(
         raise SettingError(
             "public_key", f"{public_key!r} is not a Sentry public key (letters and digits)"
         )
-    if org_id is not None and (not isinstance(org_id, str) or not org_id.isdigit()):
+    if org_id is not None and (
+        not isinstance(org_id, str) or not org_id.isascii() or not org_id.isdigit()
+    ):
         raise SettingError(
             "org_id",
             f"{org_id!r} must be a string of digits, like the 123 of o123.ingest.sentry.io",

@@ -34,6 +34,12 @@ class _Resolved(NamedTuple):
     third_party: tuple[str, ...]
 
 
+class _Span(NamedTuple):
+    trace_id: str
+    span_id: str
+    sampled: bool | None
+
+
 class TraceContext:
     """One request's (or job's) place in a trace. Read-only; parsed on first use."""
 
@@ -245,13 +251,13 @@ class SpanContext(TraceContext):
         exact: bool,
     ) -> None:
         super().__init__(None, baggage, None)
-        self._span = formats.IncomingTrace(trace_id, span_id, sampled)
+        self._span = _Span(trace_id, span_id, sampled)
         # sentry-sdk: its DSC and baggage go out exactly as it made them.
         self._exact = exact
 
     @property
     def span_id(self) -> str:
-        return self._span.parent_span_id
+        return self._span.span_id
 
     @property
     def baggage(self) -> str:
@@ -349,6 +355,8 @@ class Scope:
         self.context = context
 
     def __enter__(self) -> TraceContext:
+        if getattr(self, "_token", None) is not None:
+            raise RuntimeError("metatrace: a trace_scope() can be entered only once")
         self._token = _active.set(self.context)
         return self.context
 

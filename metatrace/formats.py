@@ -55,6 +55,7 @@ _TRACEPARENT_RE = re.compile(
 # W3C baggage: token key, baggage-octet value, optional properties; OWS around the parts.
 # The value class excludes ';' and the key class excludes '=', so nothing can backtrack.
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN_RE = re.compile(_TOKEN)
 _OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
 _MEMBER_RE = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*({_OCTETS})[ \t]*((?:;[^,]*)?)")
 # Percent-escapes that are all ASCII decode without error, so such values need no decoding.
@@ -179,6 +180,11 @@ def format_sentry_trace(trace_id: str, span_id: str, sampled: bool | None) -> st
 def format_traceparent(trace_id: str, span_id: str, sampled: bool | None) -> str:
     # W3C has no "deferred": like Sentry's SDKs, only an explicit yes sets the flag.
     return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+
+
+def is_token(text: str) -> bool:
+    """Whether `text` may be a baggage key."""
+    return _TOKEN_RE.fullmatch(text) is not None
 
 
 def decode_value(value: str) -> str:

@@ -9,11 +9,11 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from .caching import is_shared_cacheable, strip_trace_meta
+from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
-from .sources import OTEL, tracer_in_charge
+from .sources import OTEL
 
 
 class TraceMiddleware:
@@ -23,9 +23,10 @@ class TraceMiddleware:
     The previous context is restored when the response leaves, even if the view raised, and
     a streaming response's content is produced inside the request's context.
 
-    When the site's tracer is the source (see `sources`), its own integration continues the
-    trace (sentry-sdk's Django integration, OpenTelemetry's instrumentation), so this
-    middleware does not do it a second time, and `request.metatrace` is not set.
+    When the site's tracer has a span running (see `sources`), the tags carry that span, and
+    the context here is never even parsed: the tracer's own integration continued the trace.
+    It is the fallback for requests that the tracer does not cover, so that no thread ever
+    keeps one trace for every request it serves.
     """
 
     sync_capable = True
@@ -44,39 +45,36 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        tracer = tracer_in_charge()
-        if tracer is not None:
-            return _strip_if_cacheable(_under_tracer(tracer, request, self.get_response))
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         try:
-            response: HttpResponseBase = self.get_response(request)  # type: ignore[assignment]
+            if get_config().source == OTEL:
+                response = _continued_by_otel(request, self.get_response)
+            else:
+                response = self.get_response(request)
         finally:
             deactivate(token)
         return _finish(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        tracer = tracer_in_charge()
-        if tracer is not None:
-            response: HttpResponseBase = await _under_tracer(tracer, request, self.get_response)
-            return _strip_if_cacheable(response)
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         try:
-            response = await self.get_response(request)  # type: ignore[misc]
+            if get_config().source == OTEL:
+                response = await _continued_by_otel(request, self.get_response)
+            else:
+                response = await self.get_response(request)  # type: ignore[misc]
         finally:
             deactivate(token)
         return _finish(response, context)
 
 
-def _under_tracer(tracer: str, request: HttpRequest, get_response: Callable[..., Any]) -> Any:
-    if tracer == OTEL:
-        from .otel import continued_by_otel
+def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -> Any:
+    from .otel import continued_by_otel  # imports OpenTelemetry: only when it is the source
 
-        return continued_by_otel(request, get_response)
-    return get_response(request)
+    return continued_by_otel(request, get_response)
 
 
 def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
@@ -87,6 +85,18 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
             if response.is_async
             else _streamed_in(context, content)  # type: ignore[arg-type]
         )
+        # The server closes the response (and the view's iterator) when it is done or the
+        # client went away: that clean-up belongs to the request's trace too.
+        close = response.close
+
+        def close_in_context() -> None:
+            token = activate(context)
+            try:
+                close()
+            finally:
+                deactivate(token)
+
+        response.close = close_in_context  # type: ignore[method-assign]
         return response
     return _strip_if_cacheable(response)
 
@@ -95,10 +105,14 @@ def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
     if (
         isinstance(response, HttpResponse)
         and get_config().strip_cacheable
-        and is_shared_cacheable(response.get("Cache-Control"))
+        and needs_stripping(response.items())
     ):
         # A shared cache would serve this visitor's trace and baggage to the next ones.
         response.content = strip_trace_meta(response.content)
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        if response.has_header("ETag"):
+            del response["ETag"]  # it described the page with the tags
     return response
 
 
@@ -118,12 +132,21 @@ def _streamed_in(context: TraceContext, content: Iterator[bytes]) -> Iterator[by
 async def _astreamed_in(
     context: TraceContext, content: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
-    while True:
-        token = activate(context)
-        try:
-            chunk = await anext(content)
-        except StopAsyncIteration:
-            return
-        finally:
-            deactivate(token)
-        yield chunk
+    try:
+        while True:
+            token = activate(context)
+            try:
+                chunk = await anext(content)
+            except StopAsyncIteration:
+                return
+            finally:
+                deactivate(token)
+            yield chunk
+    finally:
+        aclose = getattr(content, "aclose", None)
+        if aclose is not None:
+            token = activate(context)
+            try:
+                await aclose()
+            finally:
+                deactivate(token)

@@ -10,7 +10,7 @@ import re
 from collections.abc import MutableMapping, Sequence
 from functools import lru_cache
 
-from . import formats, propagation_headers
+from . import current_trace, formats, propagation_headers
 from .config import get_config
 
 PROPAGATED = ("sentry-trace", "baggage", "traceparent")
@@ -64,7 +64,7 @@ def inject(headers: MutableMapping[str, str], url: str | None = None) -> Mutable
     letter case) is merged, not duplicated; `sentry-trace` and `traceparent` are replaced.
     """
     if url is not None and not should_propagate(url, propagation_targets()):
-        return headers
+        return _withdraw(headers)
     existing = _pop(headers, "baggage")
     ours = propagation_headers()
     for name, value in ours.items():
@@ -74,6 +74,27 @@ def inject(headers: MutableMapping[str, str], url: str | None = None) -> Mutable
     baggage = merge_baggage(ours.get("baggage", ""), existing)
     if baggage:
         headers["baggage"] = baggage
+    return headers
+
+
+def _withdraw(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """Take back what `inject` would have added: clients copy a request's headers onto its
+    redirects, and a redirect to a host outside the targets must not receive the trace."""
+    ours = propagation_headers()
+    for name in ("sentry-trace", "traceparent"):
+        value = _pop(headers, name)
+        if value is not None and value != ours.get(name):
+            headers[name] = value  # the caller's own, not ours
+    existing = _pop(headers, "baggage")
+    if existing:
+        received = {_key(member) for member in current_trace().third_party_baggage}
+        kept = [
+            member
+            for member in formats.parse_baggage(existing).third_party
+            if _key(member) not in received
+        ]
+        if kept:
+            headers["baggage"] = ",".join(kept)
     return headers
 
 

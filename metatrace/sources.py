@@ -1,10 +1,10 @@
 """Where the active trace comes from: metatrace's own context, or the tracer the site runs.
 
 The `source` setting picks one: "metatrace", "sentry_sdk", "opentelemetry", or "auto", which
-takes sentry-sdk while a Sentry client is active, then OpenTelemetry while a valid span is
-current, then metatrace's own. Neither tracer is imported here unless the application has
-imported it already (or named it as the source), so "auto" costs two dictionary lookups when
-neither is in use.
+takes sentry-sdk while its client is active and one of its spans runs, then OpenTelemetry
+while a valid span is current, then metatrace's own. Neither tracer is imported here unless
+the application has imported it already (or named it as the source), so "auto" costs two
+dictionary lookups when neither is in use.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def tracer_in_charge() -> str | None:
         return SENTRY
     if source in ("auto", OTEL) and _otel_span(source) is not None:
         return OTEL
-    return OTEL if source == OTEL else None
+    return None
 
 
 def describe() -> str:
@@ -53,12 +53,12 @@ def describe() -> str:
     if source != "auto":
         return f"source {source!r} (set in the settings)"
     if tracer == SENTRY:
-        return "source 'auto': sentry-sdk, because a Sentry client is active"
+        return "source 'auto': sentry-sdk, because its client is active and a span runs"
     if tracer == OTEL:
         return "source 'auto': OpenTelemetry, because a span is current"
     return (
-        "source 'auto': metatrace's own context for now; sentry-sdk takes over while a Sentry "
-        "client is active, OpenTelemetry while a span is current"
+        "source 'auto': metatrace's own context for now; sentry-sdk takes over while its client "
+        "is active and a span runs, OpenTelemetry while a span is current"
     )
 
 
@@ -76,11 +76,16 @@ def _module(name: str, required: bool) -> ModuleType | None:
 
 
 def _sentry(source: str) -> Any:
-    """sentry_sdk, if it is the source: named in the settings, or an active client under auto."""
+    """sentry_sdk, if it is the source: named in the settings, or under auto while its client
+    is active and a span of it runs (its integrations then scope the trace to the request)."""
     if source not in ("auto", SENTRY):
         return None
     sentry_sdk = _module(SENTRY, required=source == SENTRY)
-    if sentry_sdk is None or (source == "auto" and not sentry_sdk.get_client().is_active()):
+    if sentry_sdk is None:
+        return None
+    if source == "auto" and not (
+        sentry_sdk.get_client().is_active() and sentry_sdk.get_current_span() is not None
+    ):
         return None
     return sentry_sdk
 
@@ -114,7 +119,11 @@ def _from_otel(source: str) -> TraceContext | None:
     # Sentry items that arrived in OpenTelemetry's baggage make the DSC; else ours is frozen.
     baggage = sys.modules.get("opentelemetry.baggage")
     entries = baggage.get_all() if baggage is not None else {}
-    header = ",".join(f"{key}={formats.encode_value(str(value))}" for key, value in entries.items())
+    header = ",".join(
+        f"{key}={formats.encode_value(str(value))}"
+        for key, value in entries.items()
+        if formats.is_token(key)  # keys are not encoded: a malformed one could add members
+    )
     return SpanContext(
         f"{span_context.trace_id:032x}",
         f"{span_context.span_id:016x}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .caching import is_shared_cacheable, strip_trace_meta
+from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
@@ -36,7 +36,9 @@ class TraceMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         context = TraceContext(*read_environ(environ))
         environ[ENVIRON_KEY] = context
-        response = _Response(context, start_response, get_config().strip_cacheable)
+        # A HEAD response has no body, hence no tags, and must keep GET's Content-Length.
+        strip = get_config().strip_cacheable and environ.get("REQUEST_METHOD") != "HEAD"
+        response = _Response(context, start_response, strip)
         token = activate(context)
         try:
             body = self.app(environ, response.start_response)
@@ -62,8 +64,7 @@ class _Response:
         headers: list[tuple[str, str]],
         exc_info: OptExcInfo | None = None,
     ) -> Callable[[bytes], object]:
-        cache_control = next((v for k, v in headers if k.lower() == "cache-control"), None)
-        if self.strip and is_shared_cacheable(cache_control):
+        if self.strip and needs_stripping(headers):
             self.held = (status, headers, exc_info)
             return self.buffer.append
         self.held = None

@@ -50,8 +50,9 @@ class ReadOnlyHeaders(Mapping[str, Any]):
         {"HTTP_SENTRY_TRACE": SENTRY_TRACE, "HTTP_BAGGAGE": BAGGAGE, "REQUEST_METHOD": "GET"},
         {"SENTRY_TRACE": SENTRY_TRACE, "SENTRY_BAGGAGE": BAGGAGE, "PATH": "/usr/bin"},
         ReadOnlyHeaders({"sentry-TRACE": SENTRY_TRACE, "bAgGaGe": BAGGAGE}),
+        {"sentry-trace": SENTRY_TRACE, "BAGGAGE": BAGGAGE},
     ],
-    ids=["lower", "title", "upper", "lists", "bytes", "wsgi", "environ", "mapping"],
+    ids=["lower", "title", "upper", "lists", "bytes", "wsgi", "environ", "mapping", "mixed"],
 )
 def test_continue_trace_from_every_carrier(carrier: Mapping[str, Any]) -> None:
     context = metatrace.continue_trace(carrier)
@@ -339,3 +340,9 @@ def test_org_id_decides_whether_a_trace_is_joined(
 def test_org_id_comes_from_the_dsn_unless_set() -> None:
     assert metatrace.configure(dsn=DSN).org_id == "447951"
     assert metatrace.configure(dsn=DSN, org_id="12").org_id == "12"
+
+
+def test_a_scope_is_entered_once() -> None:
+    scope = metatrace.trace_scope({})
+    with scope, pytest.raises(RuntimeError, match="can be entered only once"), scope:
+        pass

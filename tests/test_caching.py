@@ -108,3 +108,46 @@ def test_the_setting_keeps_tags_on_cacheable_pages(client: Client, settings: Any
 )
 def test_shared_cacheability(header: str | None, shared: bool) -> None:
     assert is_shared_cacheable(header) is shared
+
+
+@pytest.mark.parametrize("path", ["/t/public/", "/t/cache-page/"])
+def test_stripped_pages_have_a_true_content_length(
+    client: Client, settings: Any, path: str
+) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.common.CommonMiddleware",  # sets Content-Length
+        "django.middleware.http.ConditionalGetMiddleware",  # sets ETag
+    ]
+    response = client.get(path, headers=A)
+    assert parse_trace_meta(response.content.decode()) == {}
+    assert int(response["Content-Length"]) == len(response.content)
+    assert not response.has_header("ETag")  # it described the page before stripping
+
+
+def test_compressed_cacheable_pages_are_left_alone_with_a_warning(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.gzip.GZipMiddleware",
+    ]
+    response = client.get("/t/public/", headers={**A, "Accept-Encoding": "gzip"})
+    assert response["Content-Encoding"] == "gzip"
+    assert "compress outside the trace middleware" in caplog.text
+
+
+def test_only_html_is_stripped() -> None:
+    from metatrace.caching import needs_stripping
+
+    public = ("Cache-Control", "public, max-age=60")
+    assert needs_stripping([public, ("Content-Type", "text/html; charset=utf-8")])
+    assert not needs_stripping([public, ("Content-Type", "video/mp4")])
+    assert not needs_stripping([public])
+    assert needs_stripping(
+        [
+            ("Cache-Control", "no-cache"),
+            ("Cache-Control", "s-maxage=5"),
+            ("Content-Type", "application/xhtml+xml"),
+        ]
+    )

@@ -307,3 +307,14 @@ def test_sample_site_celery_page(tmp_path: Path, settings: Any, client: Client) 
             _stop(process)
         _stop(server)
         sample_celery.app.pool.force_close_all()
+
+
+def test_an_eager_task_continues_the_callers_trace() -> None:
+    # Eager tasks (task_always_eager, apply()) are never published, so no message carries the
+    # trace: the task is a child of whatever trace called it.
+    from tests import celery_app
+
+    with metatrace.trace_scope({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"}) as caller:
+        result = celery_app.render_report.apply(("eager",)).get()
+        assert metatrace.get_active() is caller
+    assert (result["trace_id"], result["parent_span_id"]) == (INCOMING_TRACE, caller.span_id)

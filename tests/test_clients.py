@@ -32,6 +32,12 @@ class Recorder(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.received.append({name: self.headers.get_all(name) or [] for name in NAMES})
+        if self.path.startswith("/redirect/"):  # /redirect/<host:port>: off to another host
+            self.send_response(302)
+            self.send_header("Location", f"http://{self.path.removeprefix('/redirect/')}/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         body = b"ok"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -193,3 +199,20 @@ def test_merging_again_and_again_never_grows_the_baggage() -> None:
         for _ in range(50):
             baggage = merge_baggage(trace.baggage, baggage + ",extra=1")
     assert baggage == trace.baggage + ",extra=1"
+
+
+def test_a_redirect_off_the_targets_takes_the_trace_back(
+    url: str, received: list[dict[str, list[str]]]
+) -> None:
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    metatrace.configure(propagation_targets=[r"^http://127\.0\.0\.1:"])
+    session = metatrace.requests.instrument(requests.Session())
+    hooks = {"request": [metatrace.httpx.request_hook]}
+    with metatrace.trace_scope(INCOMING), httpx.Client(event_hooks=hooks) as client:
+        session.get(f"{url}redirect/localhost:{port}", headers={"baggage": "user=42"}, timeout=5)
+        client.get(f"{url}redirect/localhost:{port}", follow_redirects=True)
+    to_target, off_target = received[0], received[1]
+    assert to_target["sentry-trace"] and "vendor=v1" in to_target["baggage"][0]
+    # The redirected request left the targets: no trace, no received baggage, the caller's stays.
+    assert off_target == {"sentry-trace": [], "baggage": ["user=42"], "traceparent": []}
+    assert received[3] == {"sentry-trace": [], "baggage": [], "traceparent": []}

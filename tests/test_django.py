@@ -194,6 +194,16 @@ def test_check_middleware_after_a_rendering_middleware(settings: Any) -> None:
     assert warning.id == "metatrace.W001"
 
 
+def test_check_gzip_inside_trace_middleware(settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.gzip.GZipMiddleware",
+    ]
+    assert [message.id for message in check_middleware()] == ["metatrace.W004"]
+    settings.MIDDLEWARE = settings.MIDDLEWARE[::-1]
+    assert check_middleware() == []
+
+
 def test_check_cache_middleware_in_the_recommended_order(settings: Any) -> None:
     settings.MIDDLEWARE = [
         "django.middleware.cache.UpdateCacheMiddleware",
@@ -232,3 +242,15 @@ async def test_async_streamed_body_renders_in_the_request_trace() -> None:
     chunks = [chunk async for chunk in response.streaming_content]  # type: ignore[attr-defined]
     html = b"".join(chunks).decode()
     assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+def test_a_stream_the_client_leaves_is_closed_in_the_request_trace(client: Client) -> None:
+    from tests import urls
+
+    urls.closed_in.clear()
+    response = client.get("/t/endless/", headers=HEADERS)
+    first = next(iter(response.streaming_content))  # type: ignore[attr-defined]
+    assert parse_trace_meta(first.decode())["sentry-trace"].startswith(INCOMING_TRACE)
+    response.close()  # what the server does when the client goes away
+    assert urls.closed_in == [INCOMING_TRACE]
+    assert metatrace.get_active() is None

@@ -87,7 +87,6 @@ def test_get_functions_equal_sentry_sdks_own(live_server: Any) -> None:
     with tracers.sentry():
         values = json.loads(_get(live_server, "/t/propagation/", HEADERS))
     assert [values["traceparent"], values["baggage"]] == values["sentry"]
-    assert values["own"] is False  # TraceMiddleware left the continuing to sentry-sdk
     tags = parse_trace_meta(values["meta"])
     assert tags["sentry-trace"] == values["sentry"][0]
     assert decode_baggage(tags["baggage"]) == decode_baggage(values["sentry"][1])
@@ -163,7 +162,6 @@ def test_otel_source_continues_w3c_headers_with_its_own_propagators(settings: An
     tracers.otel_exporter()
     incoming = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"}
     values = Client().get("/t/propagation/", headers=incoming).json()
-    assert values["own"] is False
     assert parse_trace_meta(values["meta"])["traceparent"] == incoming["traceparent"]
 
 
@@ -204,3 +202,40 @@ def test_auto_imports_no_tracer() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize("source", ["opentelemetry", "auto"])
+def test_no_trace_outlives_its_request_when_the_tracer_has_no_span(
+    settings: Any, source: str
+) -> None:
+    # OpenTelemetry without its Django instrumentation, or sentry-sdk without its Django
+    # integration: each request must still get a trace of its own, in the same thread.
+    import sentry_sdk
+
+    settings.METATRACE = {**settings.METATRACE, "SOURCE": source}
+    sentry_sdk.init(dsn=tracers.SENTRY_DSN, default_integrations=False)
+    try:
+        client = Client()
+        first = parse_trace_meta(client.get("/t/tag/").content.decode())
+        second = parse_trace_meta(client.get("/t/tag/").content.decode())
+        continued = parse_trace_meta(client.get("/t/tag/", headers=HEADERS).content.decode())
+    finally:
+        sentry_sdk.get_global_scope().set_client(None)
+    assert first["traceparent"][3:35] != second["traceparent"][3:35]
+    assert continued["traceparent"][3:35] == INCOMING_TRACE
+    assert metatrace.get_active() is None
+
+
+def test_check_sentry_source_without_its_django_integration(settings: Any) -> None:
+    import sentry_sdk
+
+    from metatrace.checks import check_source
+
+    settings.METATRACE = {**settings.METATRACE, "SOURCE": "sentry_sdk"}
+    sentry_sdk.init(dsn=tracers.SENTRY_DSN, default_integrations=False)
+    try:
+        assert [message.id for message in check_source()] == ["metatrace.W003"]
+    finally:
+        sentry_sdk.get_global_scope().set_client(None)
+    with tracers.sentry():
+        assert check_source() == []

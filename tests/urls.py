@@ -61,7 +61,6 @@ def propagation_view(request: HttpRequest) -> JsonResponse:
         "traceparent": metatrace.get_traceparent(),
         "baggage": metatrace.get_baggage(),
         "meta": str(metatrace.trace_meta()),
-        "own": metatrace.get_active() is not None,
     }
     if "sentry_sdk" in sys.modules:
         import sentry_sdk
@@ -80,6 +79,21 @@ def streaming_view(request: HttpRequest) -> StreamingHttpResponse:
         yield "<!doctype html><html><head>"
         yield str(metatrace.trace_meta())
         yield "</head></html>"
+
+    return StreamingHttpResponse(body())
+
+
+# What the body of /t/endless/ saw when it was closed, for the "client went away" test.
+closed_in: list[str | None] = []
+
+
+def endless_view(request: HttpRequest) -> StreamingHttpResponse:
+    def body() -> Iterator[str]:
+        try:
+            while True:
+                yield str(metatrace.trace_meta())
+        finally:
+            closed_in.append(metatrace.current_trace().trace_id)
 
     return StreamingHttpResponse(body())
 
@@ -107,6 +121,7 @@ test_patterns = [
     path("propagation/", propagation_view),
     path("streaming/", streaming_view),
     path("async-streaming/", async_streaming_view),
+    path("endless/", endless_view),
     path("cache-page/", cache_page(60)(tag_view)),
     path("public/", cache_control(public=True, max_age=60)(tag_view)),
     path("private/", cache_control(private=True, max_age=60)(tag_view)),
