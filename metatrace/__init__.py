@@ -38,14 +38,18 @@ def continue_trace(carrier: Mapping[str, Any] | None = None) -> TraceContext:
     `carrier` is HTTP headers (any case; str, bytes or lists of repeated values), a WSGI
     environ or `os.environ`. Malformed or hostile values never raise: they start a new trace.
     """
-    context = TraceContext(*read_carrier(carrier)) if carrier is not None else TraceContext()
+    context = _from(carrier)
     activate(context)
     return context
 
 
 def trace_scope(carrier: Mapping[str, Any] | None = None) -> Scope:
     """Like `continue_trace`, as a context manager that restores the previous context on exit."""
-    return Scope(TraceContext(*read_carrier(carrier)) if carrier is not None else TraceContext())
+    return Scope(_from(carrier))
+
+
+def _from(carrier: Mapping[str, Any] | None) -> TraceContext:
+    return TraceContext() if carrier is None else TraceContext(*read_carrier(carrier))
 
 
 def current_trace() -> TraceContext:
@@ -55,7 +59,7 @@ def current_trace() -> TraceContext:
 
 
 def get_traceparent() -> str:
-    """The outgoing `sentry-trace` value, `TRACEID-SPANID[-0|1]`, of the active context."""
+    """The outgoing `sentry-trace` value, `TRACEID-SPANID[-0|1]`, of the current trace."""
     return current().sentry_trace
 
 

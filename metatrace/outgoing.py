@@ -32,10 +32,6 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def propagation_targets() -> Sequence[str] | None:
-    return get_config().propagation_targets
-
-
 def merge_baggage(ours: str, existing: str | None) -> str:
     """The outgoing `baggage`: the active trace's (`ours`) merged with a header already there.
 
@@ -63,7 +59,7 @@ def inject(headers: MutableMapping[str, str], url: str | None = None) -> Mutable
     With a `url`, only if it matches PROPAGATION_TARGETS. An existing `baggage` (in any
     letter case) is merged, not duplicated; `sentry-trace` and `traceparent` are replaced.
     """
-    if url is not None and not should_propagate(url, propagation_targets()):
+    if url is not None and not should_propagate(url, get_config().propagation_targets):
         return _withdraw(headers)
     existing = _pop(headers, "baggage")
     ours = propagation_headers()
