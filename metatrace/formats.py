@@ -65,7 +65,6 @@ _UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
 # per member. Keys hold no '=' ',' ';' and values no ',' ';', so this cannot backtrack.
 _PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;(?:{_TOKEN}(?:={_OCTETS})?)?)*"
 _PLAIN_HEADER_RE = re.compile(rf"{_PLAIN_MEMBER}(?:,{_PLAIN_MEMBER})*")
-_PLAIN_PARTS_RE = re.compile(rf"({SENTRY_PREFIX})?([^=,]*)=([^,;]*)([^,]*)")
 # A property is `key` or `key=value`; an empty one (as in a trailing ';') is kept as it came.
 _PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \t]*)?")
 
@@ -117,32 +116,32 @@ def parse_baggage(value: str) -> Baggage:
         not value.isascii() and len(value.encode("utf-8", "surrogatepass")) > BAGGAGE_MAX_BYTES
     ):
         return EMPTY_BAGGAGE
+    if not (value.isascii() and _PLAIN_HEADER_RE.fullmatch(value)):
+        value = _well_formed(value)
     sentry: dict[str, str] = {}
     others: dict[str, str] = {}
-    for prefix, key, raw, props in _members_of(value):
-        if prefix:
+    # Every member is well-formed and without whitespace now: plain splitting finds the parts.
+    for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS] if value else ():
+        if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
+            continue
+        key, _, rest = member.partition("=")
+        if key.startswith(SENTRY_PREFIX):
+            raw = rest.partition(";")[0]
             if "%" in raw and not _ASCII_ESCAPES_RE.fullmatch(raw):
                 # Non-ASCII or stray escapes: decode strictly and re-encode canonically.
                 try:
                     raw = quote(unquote(raw, errors="strict"), safe="")
                 except UnicodeDecodeError:
                     continue
-            if key:
-                sentry[key] = raw
+            if len(key) > len(SENTRY_PREFIX):
+                sentry[key[len(SENTRY_PREFIX) :]] = raw
         else:
-            others[key] = f"{key}={raw}{props}"
+            others[key] = member
     return Baggage(sentry, tuple(others.values()))
 
 
-def _members_of(value: str) -> list[tuple[str, str, str, str]]:
-    """(sentry prefix or "", key, value, properties) of the well-formed members among the
-    first ones, whitespace removed, members over the size limit left out."""
-    if value.isascii() and _PLAIN_HEADER_RE.fullmatch(value):
-        # Nothing to skip or normalise: one C call splits the lot.
-        members = _PLAIN_PARTS_RE.findall(value)[:BAGGAGE_MAX_MEMBERS]
-        if len(value) <= BAGGAGE_MAX_MEMBER_BYTES:
-            return members
-        return [m for m in members if sum(map(len, m)) < BAGGAGE_MAX_MEMBER_BYTES]
+def _well_formed(value: str) -> str:
+    """The well-formed members among the first ones, whitespace removed, the rest dropped."""
     members = []
     for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS]:
         if len(member) > BAGGAGE_MAX_MEMBER_BYTES or not member.isascii():
@@ -152,9 +151,8 @@ def _members_of(value: str) -> list[tuple[str, str, str, str]]:
             key, raw, props = match.groups()
             normalised = _properties(props)
             if normalised is not None:
-                prefix = SENTRY_PREFIX if key.startswith(SENTRY_PREFIX) else ""
-                members.append((prefix, key[len(prefix) :], raw, normalised))
-    return members
+                members.append(f"{key}={raw}{normalised}")
+    return ",".join(members)
 
 
 def _properties(text: str) -> str | None:
