@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .caching import needs_stripping, strip_trace_meta
+from .carriers import read_header_pairs
 from .config import get_config
 from .context import TraceContext, activate, deactivate
 
@@ -23,7 +24,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCOPE_KEY = "metatrace"
-_NAMES = {b"sentry-trace": 0, b"baggage": 1, b"traceparent": 2}
 
 
 class TraceMiddleware:
@@ -40,7 +40,7 @@ class TraceMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        context = TraceContext(*_read_headers(scope.get("headers", ())))
+        context = TraceContext(*read_header_pairs(scope.get("headers", ())))
         scope = {**scope, SCOPE_KEY: context}
         # A HEAD response has no body, hence no tags, and must keep GET's Content-Length.
         if (
@@ -54,17 +54,6 @@ class TraceMiddleware:
             await self.app(scope, receive, send)
         finally:
             deactivate(token)
-
-
-def _read_headers(headers: Any) -> tuple[str | None, str | None, str | None]:
-    """ASGI headers are (lowercase name, value) byte pairs; repeated ones are comma-joined."""
-    found: list[list[str]] = [[], [], []]
-    for name, value in headers:
-        index = _NAMES.get(bytes(name).lower())
-        if index is not None:
-            found[index].append(bytes(value).decode("latin-1"))
-    sentry_trace, baggage, traceparent = (",".join(values) or None for values in found)
-    return sentry_trace, baggage, traceparent
 
 
 class _Stripper:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # Every spelling, lowercased: HTTP header, WSGI environ (Django's META), environment variable.
@@ -54,6 +54,17 @@ def read_environ(environ: Mapping[str, Any]) -> Raw:
         _text(environ.get("HTTP_BAGGAGE")),
         _text(environ.get("HTTP_TRACEPARENT")),
     )
+
+
+def read_header_pairs(headers: Iterable[tuple[bytes, bytes]]) -> Raw:
+    """For ASGI: (name, value) byte pairs; repeated headers are comma-joined."""
+    found: list[list[bytes]] = [[], [], []]
+    for name, value in headers:
+        index = _FIELDS.get(bytes(name).decode("latin-1").lower())
+        if index is not None:
+            found[index].append(bytes(value))
+    sentry_trace, baggage, traceparent = (_text(values) for values in found)
+    return sentry_trace, baggage, traceparent
 
 
 def _text(value: object) -> str | None:

@@ -136,7 +136,7 @@ class TraceContext:
 
     def meta(self) -> Markup:
         """The escaped `<meta>` tags for this context, rendered once and cached."""
-        config = _settings._config or _settings.get_config()
+        config = _settings.get_config()
         cached = self._meta
         if cached is None or cached[0] is not config:
             cached = self._meta = (config, self._render_meta(config.w3c))

@@ -104,6 +104,7 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
 def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
     if (
         isinstance(response, HttpResponse)
+        and response.has_header("Cache-Control")  # most responses stop here, at no cost
         and get_config().strip_cacheable
         and needs_stripping(response.items())
     ):

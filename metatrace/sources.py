@@ -23,18 +23,15 @@ OTEL = "opentelemetry"
 
 def current() -> TraceContext:
     """The trace to render and propagate now."""
-    # Inlined reads: this runs for every tag a page renders.
-    source = (_settings._config or _settings.get_config()).source
-    if source != "metatrace" and (
-        source != "auto" or SENTRY in sys.modules or "opentelemetry.trace" in sys.modules
-    ):
+    source = _settings.get_config().source
+    if source != "metatrace" and (source != "auto" or _tracer_loaded()):
         context = _from_sentry(source) or _from_otel(source)
         if context is not None:
             return context
     return _active.get() or own()
 
 
-def tracer_in_charge() -> str | None:
+def _tracer_in_charge() -> str | None:
     """The tracer whose span is current (SENTRY or OTEL), or None when metatrace is in charge."""
     source = _settings.get_config().source
     if source == "metatrace" or (source == "auto" and not _tracer_loaded()):
@@ -49,7 +46,7 @@ def tracer_in_charge() -> str | None:
 def describe() -> str:
     """Which source is in use and why, for the start-up log line."""
     source = _settings.get_config().source
-    tracer = tracer_in_charge()
+    tracer = _tracer_in_charge()
     if source != "auto":
         return f"source {source!r} (set in the settings)"
     if tracer == SENTRY:

@@ -14,6 +14,8 @@ from django.views.generic import TemplateView
 
 import metatrace
 
+from .context_processors import INCOMING
+
 
 def index(request: HttpRequest) -> HttpResponse:
     """A function view and a Django template using `{% trace_meta %}`."""
@@ -52,10 +54,7 @@ def downstream(request: HttpRequest) -> JsonResponse:
     trace = metatrace.current_trace()
     return JsonResponse(
         {
-            "received": {
-                name: request.headers.get(name)
-                for name in ("sentry-trace", "baggage", "traceparent")
-            },
+            "received": {name: request.headers.get(name) for name in INCOMING},
             "trace_id": trace.trace_id,
             "parent_span_id": trace.parent_span_id,
             "continued": trace.continued,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
 import metatrace
 from metatrace.formats import parse_baggage
@@ -265,6 +266,9 @@ def test_trace_meta_is_markup_in_sdk_order_with_no_separator() -> None:
     assert hasattr(html, "__html__")
     assert html.startswith('<meta name="sentry-trace"')
     assert '"><meta name="baggage"' in html and "\n" not in html
+    # Parsed: the tags follow each other with nothing (no text node) in between.
+    nodes = BeautifulSoup(html, "html.parser").contents
+    assert [getattr(node, "name", None) for node in nodes] == ["meta", "meta", "meta"]
     tags = parse_trace_meta(html)
     assert list(tags) == ["sentry-trace", "baggage", "traceparent"]
     assert tags["traceparent"] == f"00-{INCOMING_TRACE}-{context.span_id}-01"

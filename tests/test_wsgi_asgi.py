@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import jinja2
 import pytest
+from bs4 import BeautifulSoup
 from flask import Flask, Response, render_template_string
 from flask import request as flask_request
 from starlette.applications import Starlette
@@ -108,6 +109,7 @@ def test_flask_shared_cacheable_page_loses_its_tags(flask_app: Flask) -> None:
     assert parse_trace_meta(response.text) == {}
     assert response.headers["Content-Length"] == str(len(response.data))
     assert "<body>cached</body>" in response.text
+    assert _page_text(response.text) == "cached"  # the rest of the page is intact
 
 
 def test_flask_cacheable_page_kept_when_stripping_is_off(flask_app: Flask) -> None:
@@ -225,6 +227,7 @@ def test_starlette_shared_cacheable_page_loses_its_tags(client: TestClient) -> N
     assert parse_trace_meta(response.text) == {}
     assert response.headers["content-length"] == str(len(response.content))
     assert "<body>cached</body>" in response.text
+    assert _page_text(response.text) == "cached"  # the rest of the page is intact
     assert client.get("/plain").text == "ok"  # other responses pass straight through
 
 
@@ -254,3 +257,9 @@ async def test_asgi_restores_the_previous_context() -> None:
         await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
     assert seen[0] is not outer and seen[0].trace_id == INCOMING_TRACE  # type: ignore[union-attr]
     assert metatrace.get_active() is outer
+
+
+def _page_text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.body is not None
+    return soup.body.get_text()
