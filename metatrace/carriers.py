@@ -39,11 +39,11 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
             if index is not None and found[index] is None:
                 found[index] = value
     sentry_trace, baggage, traceparent = found
-    # Plain strings, the common case, need no conversion (and no call).
+    # Plain strings and absent values, the common cases, need no conversion (and no call).
     return (
-        sentry_trace if type(sentry_trace) is str else _text(sentry_trace),
-        baggage if type(baggage) is str else _text(baggage),
-        traceparent if type(traceparent) is str else _text(traceparent),
+        sentry_trace if sentry_trace is None or type(sentry_trace) is str else _text(sentry_trace),
+        baggage if baggage is None or type(baggage) is str else _text(baggage),
+        traceparent if traceparent is None or type(traceparent) is str else _text(traceparent),
     )
 
 

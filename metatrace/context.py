@@ -144,15 +144,19 @@ class TraceContext:
 
     def _render_meta(self, w3c: bool) -> Markup:
         state = self._resolve()
-        # Values are already validated or percent-encoded; escaping them is the second fence.
+        span_id = self.span_id
+        # The ids are hex by construction (parsed by a strict regex or formatted from ints),
+        # so only the baggage, whose values came from the request, needs escaping.
         html = ""
         if self._renders_sentry_trace(state):
-            html = f'<meta name="sentry-trace" content="{escape(self.sentry_trace)}">'
+            sentry_trace = formats.format_sentry_trace(state.trace_id, span_id, state.sampled)
+            html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if state.dsc:
             baggage = escape(formats.join_baggage(state.dsc))
             html += f'<meta name="baggage" content="{baggage}">'
         if w3c:
-            html += f'<meta name="traceparent" content="{escape(self.traceparent)}">'
+            traceparent = formats.format_traceparent(state.trace_id, span_id, state.sampled)
+            html += f'<meta name="traceparent" content="{traceparent}">'
         return Markup(html)
 
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
@@ -353,9 +357,10 @@ class Scope:
 
     def __init__(self, context: TraceContext) -> None:
         self.context = context
+        self._token: Token[TraceContext | None] | None = None
 
     def __enter__(self) -> TraceContext:
-        if getattr(self, "_token", None) is not None:
+        if self._token is not None:
             raise RuntimeError("metatrace: a trace_scope() can be entered only once")
         self._token = _active.set(self.context)
         return self.context
@@ -366,4 +371,5 @@ class Scope:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        _active.reset(self._token)
+        if self._token is not None:
+            _active.reset(self._token)

@@ -20,6 +20,7 @@ BAGGAGE_MAX_MEMBER_BYTES = 4096
 TRACE_HEADER_MAX_BYTES = 8192
 
 SENTRY_PREFIX = "sentry-"
+_PREFIX_LENGTH = len(SENTRY_PREFIX)
 
 
 class IncomingTrace(NamedTuple):
@@ -73,15 +74,10 @@ def parse_sentry_trace(value: str) -> IncomingTrace | None:
     """Parse `TRACE_ID-SPAN_ID[-SAMPLED]`; of several comma-joined values, the first non-empty."""
     if len(value) > TRACE_HEADER_MAX_BYTES:
         return None
-    start = 0
-    while True:
-        end = value.find(",", start)
-        part = value[start:] if end < 0 else value[start:end]
-        if part.strip(_OWS):
-            break
-        if end < 0:
-            return None
-        start = end + 1
+    if "," in value:
+        part = next((part for part in value.split(",") if part.strip(_OWS)), "")
+    else:
+        part = value
     match = _SENTRY_TRACE_RE.fullmatch(part)
     if match is None:
         return None
@@ -120,23 +116,25 @@ def parse_baggage(value: str) -> Baggage:
         value = _well_formed(value)
     sentry: dict[str, str] = {}
     others: dict[str, str] = {}
+    sized = len(value) > BAGGAGE_MAX_MEMBER_BYTES  # else no member can be over the limit
     # Every member is well-formed and without whitespace now: plain splitting finds the parts.
     for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS] if value else ():
-        if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
+        if sized and len(member) > BAGGAGE_MAX_MEMBER_BYTES:
             continue
-        key, _, rest = member.partition("=")
-        if key.startswith(SENTRY_PREFIX):
-            raw = rest.partition(";")[0]
+        if member.startswith(SENTRY_PREFIX):
+            field, _, raw = member[_PREFIX_LENGTH:].partition("=")
+            if ";" in raw:
+                raw = raw.partition(";")[0]
             if "%" in raw and not _ASCII_ESCAPES_RE.fullmatch(raw):
                 # Non-ASCII or stray escapes: decode strictly and re-encode canonically.
                 try:
                     raw = quote(unquote(raw, errors="strict"), safe="")
                 except UnicodeDecodeError:
                     continue
-            if len(key) > len(SENTRY_PREFIX):
-                sentry[key[len(SENTRY_PREFIX) :]] = raw
+            if field:
+                sentry[field] = raw
         else:
-            others[key] = member
+            others[member.partition("=")[0]] = member
     return Baggage(sentry, tuple(others.values()))
 
 
