@@ -38,22 +38,13 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
             index = _FIELDS.get(key.lower())
             if index is not None and found[index] is None:
                 found[index] = value
-    sentry_trace, baggage, traceparent = found
-    # Plain strings and absent values, the common cases, need no conversion (and no call).
-    return (
-        sentry_trace if sentry_trace is None or type(sentry_trace) is str else _text(sentry_trace),
-        baggage if baggage is None or type(baggage) is str else _text(baggage),
-        traceparent if traceparent is None or type(traceparent) is str else _text(traceparent),
-    )
+    return _texts(*found)
 
 
 def read_environ(environ: Mapping[str, Any]) -> Raw:
     """The fast path for a WSGI environ or Django's request.META."""
-    return (
-        _text(environ.get("HTTP_SENTRY_TRACE")),
-        _text(environ.get("HTTP_BAGGAGE")),
-        _text(environ.get("HTTP_TRACEPARENT")),
-    )
+    get = environ.get
+    return _texts(get("HTTP_SENTRY_TRACE"), get("HTTP_BAGGAGE"), get("HTTP_TRACEPARENT"))
 
 
 def read_header_pairs(headers: Iterable[tuple[bytes, bytes]]) -> Raw:
@@ -65,6 +56,15 @@ def read_header_pairs(headers: Iterable[tuple[bytes, bytes]]) -> Raw:
             found[index].append(bytes(value))
     sentry_trace, baggage, traceparent = (_text(values) for values in found)
     return sentry_trace, baggage, traceparent
+
+
+def _texts(sentry_trace: object, baggage: object, traceparent: object) -> Raw:
+    # Plain strings and absent values, the common cases, pass without a call.
+    return (
+        sentry_trace if sentry_trace is None or type(sentry_trace) is str else _text(sentry_trace),
+        baggage if baggage is None or type(baggage) is str else _text(baggage),
+        traceparent if traceparent is None or type(traceparent) is str else _text(traceparent),
+    )
 
 
 def _text(value: object) -> str | None:

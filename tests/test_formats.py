@@ -99,6 +99,17 @@ def test_baggage_skips_malformed_members_and_keeps_the_rest() -> None:
     assert parsed.third_party == ("third=ok;prop=1;flag",)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "sentry-release=1.0;build=7;flag,sentry-environment=prod;x",
+        "sentry-release = 1.0 ; build=7 ; flag , sentry-environment=prod ;x",
+    ],
+)
+def test_baggage_properties_are_not_part_of_a_sentry_value(value: str) -> None:
+    assert formats.parse_baggage(value).sentry == {"release": "1.0", "environment": "prod"}
+
+
 def test_baggage_member_over_4096_bytes_is_skipped() -> None:
     parsed = formats.parse_baggage(f"sentry-release={'r' * 4100},sentry-environment=prod")
     assert parsed.sentry == {"environment": "prod"}

@@ -70,6 +70,15 @@ def test_baggage_parse_format_parse_is_stable(value: str) -> None:
 
 
 @fast
+@given(header_text)
+def test_whitespace_around_members_changes_nothing(value: str) -> None:
+    # A plain header takes the fast split; with whitespace it is normalised first.
+    if len(value) < 2000:
+        spaced = " , ".join(f"\t{member} " for member in value.split(","))
+        assert formats.parse_baggage(spaced) == formats.parse_baggage(value)
+
+
+@fast
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), st.text(max_size=50)))
 def test_any_sentry_item_round_trips(items: dict[str, str]) -> None:
     items = {key: value for key, value in items.items() if encodable(value)}

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import jinja2
 import pytest
-from django.template import engines
+from django.template import TemplateSyntaxError, engines
 from django.test import RequestFactory
 from markupsafe import Markup
 
@@ -115,3 +115,8 @@ def test_attribute_is_html_escaped_even_where_baggage_allows_the_character(
     assert isinstance(html, Markup)
     assert decode_baggage(parse_trace_meta(html)["baggage"])["transaction"] == f"a{char}b"
     assert html.count("<") == 2 and html.count(">") == 2
+
+
+def test_django_tag_takes_no_arguments() -> None:
+    with pytest.raises(TemplateSyntaxError, match="'trace_meta' takes no arguments"):
+        engines["django"].from_string("{% load metatrace %}{% trace_meta 'x' %}")
