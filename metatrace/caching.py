@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 _HTML = ("text/html", "application/xhtml+xml")
 _DIRECTIVE_RE = re.compile(r"\s*([A-Za-z-]+)\s*(?:=\s*\"?(\d*)\"?)?\s*")
@@ -14,13 +17,14 @@ _TRACE_META_RE = re.compile(
 )
 
 
-def is_shared_cacheable(cache_control: str | None) -> bool:
+def is_shared_cacheable(
+    cache_control: str | None, expires: str | None = None, date: str | None = None
+) -> bool:
     """Whether a shared cache (a CDN, Django's cache middleware) may store the response:
-    `public`, `s-maxage`, or a positive `max-age`, unless `private` or `no-store` says no."""
-    if not cache_control:
-        return False
+    `public`, `s-maxage`, or a positive `max-age`, unless `private` or `no-store` says no.
+    Without `max-age`, an `Expires` later than the response's `Date` (or now) counts too."""
     directives: dict[str, str] = {}
-    for part in cache_control.split(","):
+    for part in (cache_control or "").split(","):
         match = _DIRECTIVE_RE.fullmatch(part)
         if match:
             directives[match.group(1).lower()] = match.group(2) or ""
@@ -28,8 +32,25 @@ def is_shared_cacheable(cache_control: str | None) -> bool:
         return False
     if "public" in directives or "s-maxage" in directives:
         return True
-    max_age = directives.get("max-age", "")
-    return max_age.isdigit() and int(max_age) > 0
+    if "max-age" in directives:  # it overrides Expires
+        max_age = directives["max-age"]
+        return max_age.isdigit() and int(max_age) > 0
+    return expires is not None and _is_future(expires, date)
+
+
+def _is_future(expires: str, date: str | None) -> bool:
+    """RFC 9111: an invalid `Expires` (such as "0") means already expired."""
+    try:
+        return _timestamp(expires) > (_timestamp(date) if date else time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+
+
+def _timestamp(http_date: str) -> float:
+    moment = parsedate_to_datetime(http_date)
+    if moment.tzinfo is None:  # HTTP dates are in GMT
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def needs_stripping(headers: Iterable[tuple[str, str]]) -> bool:
@@ -40,6 +61,7 @@ def needs_stripping(headers: Iterable[tuple[str, str]]) -> bool:
     """
     cache_control: list[str] = []
     content_type = encoding = ""
+    expires = date = None
     for name, value in headers:
         lowered = name.lower()
         if lowered == "cache-control":
@@ -48,7 +70,13 @@ def needs_stripping(headers: Iterable[tuple[str, str]]) -> bool:
             content_type = value.lower()
         elif lowered == "content-encoding":
             encoding = value.strip().lower()
-    if not content_type.startswith(_HTML) or not is_shared_cacheable(",".join(cache_control)):
+        elif lowered == "expires":
+            expires = value
+        elif lowered == "date":
+            date = value
+    if not content_type.startswith(_HTML) or not is_shared_cacheable(
+        ",".join(cache_control), expires, date
+    ):
         return False
     if encoding not in ("", "identity"):
         logging.getLogger("metatrace").warning(

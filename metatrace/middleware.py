@@ -104,7 +104,8 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
 def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
     if (
         isinstance(response, HttpResponse)
-        and response.has_header("Cache-Control")  # most responses stop here, at no cost
+        # Most responses stop here, at no cost.
+        and (response.has_header("Cache-Control") or response.has_header("Expires"))
         and get_config().strip_cacheable
         and needs_stripping(response.items())
     ):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils.http import http_date
 
 from metatrace.caching import is_shared_cacheable
 from tests.conftest import parse_trace_meta
@@ -110,6 +112,37 @@ def test_shared_cacheability(header: str | None, shared: bool) -> None:
     assert is_shared_cacheable(header) is shared
 
 
+_PAST, _DATE, _FUTURE = (http_date(time.time() + delta) for delta in (-3600, 0, 3600))
+
+
+@pytest.mark.parametrize(
+    "cache_control, expires, date, shared",
+    [
+        (None, _FUTURE, None, True),
+        (None, _FUTURE, _DATE, True),
+        (None, _PAST, None, False),
+        (None, _DATE, _DATE, False),  # expires the moment it is sent
+        (None, "0", None, False),  # invalid means already expired
+        (None, "Thu, 01 Jan 2099 00:00:00", None, True),  # no zone: GMT
+        ("no-cache", _FUTURE, None, True),  # as with a positive max-age
+        ("max-age=0", _FUTURE, None, False),  # max-age overrides Expires
+        ("private", _FUTURE, None, False),
+        ("no-store", _FUTURE, None, False),
+        (None, None, None, False),
+    ],
+)
+def test_expires_counts_without_max_age(
+    cache_control: str | None, expires: str | None, date: str | None, shared: bool
+) -> None:
+    assert is_shared_cacheable(cache_control, expires, date) is shared
+
+
+def test_a_page_with_only_a_future_expires_drops_the_tags(client: Client) -> None:
+    response = client.get("/t/expires/", headers=A)
+    assert not response.has_header("Cache-Control")
+    assert parse_trace_meta(response.content.decode()) == {}
+
+
 @pytest.mark.parametrize("path", ["/t/public/", "/t/cache-page/"])
 def test_stripped_pages_have_a_true_content_length(
     client: Client, settings: Any, path: str
@@ -144,6 +177,8 @@ def test_only_html_is_stripped() -> None:
     assert needs_stripping([public, ("Content-Type", "text/html; charset=utf-8")])
     assert not needs_stripping([public, ("Content-Type", "video/mp4")])
     assert not needs_stripping([public])
+    assert needs_stripping([("Expires", _FUTURE), ("Content-Type", "text/html")])
+    assert not needs_stripping([("Expires", _PAST), ("Content-Type", "text/html")])
     assert needs_stripping(
         [
             ("Cache-Control", "no-cache"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import include, path
+from django.utils.http import http_date
 from django.views.decorators.cache import cache_control, cache_page
 from django.views.generic import TemplateView
 
@@ -31,6 +33,12 @@ def function_view(request: HttpRequest) -> HttpResponse:
 
 def tag_view(request: HttpRequest) -> HttpResponse:
     return render(request, TAG_PAGE)
+
+
+def expires_view(request: HttpRequest) -> HttpResponse:
+    response = render(request, TAG_PAGE)
+    response["Expires"] = http_date(time.time() + 600)  # and no Cache-Control
+    return response
 
 
 def template_response_view(request: HttpRequest) -> TemplateResponse:
@@ -125,6 +133,7 @@ test_patterns = [
     path("cache-page/", cache_page(60)(tag_view)),
     path("public/", cache_control(public=True, max_age=60)(tag_view)),
     path("private/", cache_control(private=True, max_age=60)(tag_view)),
+    path("expires/", expires_view),
 ]
 
 # The test views live under /t/; the sample site's pages keep their own paths.
