@@ -117,6 +117,17 @@ def test_attribute_is_html_escaped_even_where_baggage_allows_the_character(
     assert html.count("<") == 2 and html.count(">") == 2
 
 
-def test_django_tag_takes_no_arguments() -> None:
+@pytest.mark.parametrize("arguments", ["'x'", "as", "as a b", "to x"])
+def test_django_tag_takes_no_arguments(arguments: str) -> None:
     with pytest.raises(TemplateSyntaxError, match="'trace_meta' takes no arguments"):
-        engines["django"].from_string("{% load metatrace %}{% trace_meta 'x' %}")
+        engines["django"].from_string(f"{{% load metatrace %}}{{% trace_meta {arguments} %}}")
+
+
+def test_django_tag_can_store_the_tags_in_a_variable() -> None:
+    metatrace.continue_trace({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"})
+    template = engines["django"].from_string(
+        "{% load metatrace %}{% trace_meta as tags %}<head>{{ tags }}</head>"
+    )
+    html = template.render({})
+    assert parse_trace_meta(html)["sentry-trace"].startswith(f"{INCOMING_TRACE}-")
+    assert html == f"<head>{metatrace.trace_meta()}</head>"
