@@ -39,18 +39,21 @@ def is_shared_cacheable(
 
 
 def _is_future(expires: str, date: str | None) -> bool:
-    """RFC 9111: an invalid `Expires` (such as "0") means already expired."""
+    """RFC 9111: an invalid `Expires` (such as "0") means already expired; a cache that
+    cannot read `Date` uses the time it received the response."""
+    expiry = _timestamp(expires)
+    sent = _timestamp(date) if date else None
+    return expiry is not None and expiry > (time.time() if sent is None else sent)
+
+
+def _timestamp(http_date: str) -> float | None:
     try:
-        return _timestamp(expires) > (_timestamp(date) if date else time.time())
+        moment = parsedate_to_datetime(http_date)
+        if moment.tzinfo is None:  # HTTP dates are in GMT
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
-        return False
-
-
-def _timestamp(http_date: str) -> float:
-    moment = parsedate_to_datetime(http_date)
-    if moment.tzinfo is None:  # HTTP dates are in GMT
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        return None
 
 
 def needs_stripping(headers: Iterable[tuple[str, str]]) -> bool:

@@ -123,6 +123,8 @@ _PAST, _DATE, _FUTURE = (http_date(time.time() + delta) for delta in (-3600, 0, 
         (None, _PAST, None, False),
         (None, _DATE, _DATE, False),  # expires the moment it is sent
         (None, "0", None, False),  # invalid means already expired
+        (None, _FUTURE, "garbage", True),  # an unreadable Date: the time of receipt
+        (None, _PAST, "garbage", False),
         (None, "Thu, 01 Jan 2099 00:00:00", None, True),  # no zone: GMT
         ("no-cache", _FUTURE, None, True),  # as with a positive max-age
         ("max-age=0", _FUTURE, None, False),  # max-age overrides Expires
