@@ -118,7 +118,7 @@ def test_attribute_is_html_escaped_even_where_baggage_allows_the_character(
 
 
 @pytest.mark.parametrize("arguments", ["'x'", "as", "as a b", "to x"])
-def test_django_tag_takes_no_arguments(arguments: str) -> None:
+def test_django_tag_rejects_arguments_other_than_as_name(arguments: str) -> None:
     with pytest.raises(TemplateSyntaxError, match="'trace_meta' takes no arguments"):
         engines["django"].from_string(f"{{% load metatrace %}}{{% trace_meta {arguments} %}}")
 
