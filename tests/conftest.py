@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,16 @@ CONFORMANCE = Path(
     os.environ.get("METATRACE_CONFORMANCE", Path(__file__).parents[2] / "shared" / "conformance")
 )
 TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+# The sample pages that render the tags (the Celery page renders them too, but needs Redis).
+SAMPLE_PAGES = ["/", "/jinja/", "/context/", "/outgoing/"]
 
 INCOMING_TRACE = "771a43a4192642f0b136d5159a501700"
 INCOMING_SPAN = "b7ad6b7169203331"
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter: for checks on what gets imported or configured."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 
 
 def load_conformance(name: str) -> list[dict[str, Any]]:

@@ -13,7 +13,13 @@ from bs4 import BeautifulSoup
 
 import metatrace
 from metatrace.formats import parse_baggage
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, decode_baggage, parse_trace_meta
+from tests.conftest import (
+    INCOMING_SPAN,
+    INCOMING_TRACE,
+    decode_baggage,
+    parse_trace_meta,
+    run_python,
+)
 
 SENTRY_TRACE = f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"
 TRACEPARENT = f"00-{'a' * 32}-{'b' * 16}-01"
@@ -303,15 +309,13 @@ async def test_asyncio_tasks_are_isolated() -> None:
 
 
 def test_core_imports_neither_django_nor_jinja() -> None:
-    import subprocess
-    import sys
 
     code = (
         "import sys, metatrace, metatrace.formats, metatrace.templating;"
         "metatrace.trace_meta();"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'jinja2')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 

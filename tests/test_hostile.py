@@ -17,6 +17,7 @@ import metatrace
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,
+    SAMPLE_PAGES,
     decode_baggage,
     encodable,
     parse_trace_meta,
@@ -24,7 +25,6 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.usefixtures("django_config")
 
-PAGES = ["/", "/jinja/", "/context/", "/outgoing/"]
 VALID = f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"
 VALID_TP = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
 DSC = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=c1c1,sentry-sample_rand=0.5"
@@ -96,7 +96,7 @@ def test_hostile_value_in_every_field_of_every_page(
         name: text.encode("utf-8", "surrogatepass").decode("latin-1")
         for name, text in FIELDS[field](value).items()
     }
-    for path in PAGES:
+    for path in SAMPLE_PAGES:
         response = server.get(path, headers=headers)
         assert response.status_code == 200, path
         html = response.content.decode()

@@ -12,6 +12,7 @@ from django.test import Client
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,
+    SAMPLE_PAGES,
     TRACE_NAMES,
     decode_baggage,
     parse_trace_meta,
@@ -20,7 +21,6 @@ from tests.conftest import (
 
 pytestmark = pytest.mark.usefixtures("django_config")
 
-PAGES = ["/", "/jinja/", "/context/", "/outgoing/"]
 HEADERS = {
     "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
     "baggage": (
@@ -40,7 +40,7 @@ def _head_tags(html: str) -> dict[str, str]:
     return tags
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
 def test_page_continues_the_incoming_trace(client: Client, path: str) -> None:
     response = client.get(path, headers=HEADERS)
     assert response.status_code == 200
@@ -58,7 +58,7 @@ def test_page_continues_the_incoming_trace(client: Client, path: str) -> None:
     )
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
 def test_page_starts_a_trace_with_a_server_dsn(client: Client, settings: Any, path: str) -> None:
     settings.METATRACE = {**settings.METATRACE, "DSN": SERVER_DSN, "TRACES_SAMPLE_RATE": 1.0}
     tags = _head_tags(client.get(path).content.decode())
@@ -68,7 +68,7 @@ def test_page_starts_a_trace_with_a_server_dsn(client: Client, settings: Any, pa
     assert (dsc["trace_id"], dsc["public_key"], dsc["org_id"]) == (trace_id, "5e5e5e5e", "7")
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
 def test_page_without_dsn_or_headers_leaves_sentry_tags_to_the_browser(
     client: Client, path: str
 ) -> None:
@@ -76,7 +76,7 @@ def test_page_without_dsn_or_headers_leaves_sentry_tags_to_the_browser(
     assert list(tags) == ["traceparent"]
 
 
-@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
 def test_panel_shows_the_incoming_headers_escaped(client: Client, path: str) -> None:
     hostile = '"><img src=x onerror=alert(1)>'
     response = client.get(path, headers={"sentry-trace": hostile})

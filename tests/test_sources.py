@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from typing import Any
 
@@ -20,6 +18,7 @@ from tests.conftest import (
     INCOMING_TRACE,
     decode_baggage,
     parse_trace_meta,
+    run_python,
     split_sentry_trace,
 )
 
@@ -182,7 +181,7 @@ def test_a_source_that_is_not_installed_fails_fast() -> None:
         "try:\n    metatrace.configure(source='sentry_sdk')\n"
         "except ValueError as error:\n    print(error)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_python(code)
     assert result.stdout.strip() == (
         "metatrace: source 'sentry_sdk' needs sentry_sdk: pip install 'metatrace[sentry]'"
     )
@@ -200,7 +199,7 @@ def test_auto_imports_no_tracer() -> None:
         "metatrace.trace_meta(); metatrace.propagation_headers()\n"
         "print(sorted(m for m in sys.modules if m.startswith(('sentry_sdk', 'opentelemetry'))))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_python(code)
     assert result.stdout.strip() == "[]", result.stderr
 
 

@@ -201,6 +201,10 @@ class LoadedPage:
         return dict(spans[0])
 
 
+# The `load_page` fixture's type: load_page(path, headers=...) -> LoadedPage.
+LoadPage = Callable[..., LoadedPage]
+
+
 # ------------------------------------------------------------------------------------------------
 # Fixtures
 # ------------------------------------------------------------------------------------------------

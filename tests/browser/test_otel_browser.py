@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,14 +11,13 @@ from .conftest import (
     INCOMING_TRACE_ID,
     PAGES,
     LoadedPage,
+    LoadPage,
     assert_pageload_continues_page,
     incoming_baggage,
     sentry_trace,
 )
 
 pytestmark = pytest.mark.browser
-
-LoadPage = Callable[..., LoadedPage]
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ transaction, or OpenTelemetry's server span."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from .conftest import (
     INCOMING_SPAN_ID,
     INCOMING_TRACE_ID,
     PAGES,
-    LoadedPage,
+    LoadPage,
     assert_pageload_continues_page,
     incoming_baggage,
     normalize_dsc,
@@ -22,8 +21,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.browser
-
-LoadPage = Callable[..., LoadedPage]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from .conftest import (
     INCOMING_TRACE_ID,
     PAGES,
     SERVER_DSN,
-    LoadedPage,
+    LoadPage,
     assert_pageload_continues_page,
     normalize_dsc,
     sentry_trace,
@@ -21,7 +20,6 @@ from .conftest import (
 
 pytestmark = pytest.mark.browser
 
-LoadPage = Callable[..., LoadedPage]
 
 VALID = sentry_trace(sampled=True)
 TP = f"00-{INCOMING_TRACE_ID}-{INCOMING_SPAN_ID}-01"
