@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,9 +15,8 @@ import metatrace
 from metatrace import config as config_module
 from metatrace import context as context_module
 
-CONFORMANCE = Path(
-    os.environ.get("METATRACE_CONFORMANCE", Path(__file__).parents[2] / "shared" / "conformance")
-)
+# The public vectors (copied as they are) and rows of our own; see conformance/README.md.
+CONFORMANCE = Path(__file__).parent / "conformance"
 TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
 # The sample pages that render the tags (the Celery page renders them too, but needs Redis).
 SAMPLE_PAGES = ["/", "/jinja/", "/context/", "/outgoing/"]
@@ -33,10 +31,10 @@ def run_python(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def load_conformance(name: str) -> list[dict[str, Any]]:
-    path = CONFORMANCE / name
-    if not path.exists():
-        pytest.fail(f"conformance vectors not found at {path}; set METATRACE_CONFORMANCE")
-    rows: list[dict[str, Any]] = json.loads(path.read_text())
+    """The rows of `name` from the public vectors, then our own."""
+    rows: list[dict[str, Any]] = []
+    for folder in ("public", "own"):
+        rows += json.loads((CONFORMANCE / folder / name).read_text(encoding="utf-8"))
     return rows
 
 
