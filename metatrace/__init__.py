@@ -6,7 +6,8 @@ The core imports neither Django nor Jinja; see `metatrace.middleware` and `metat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from markupsafe import Markup
 
@@ -32,24 +33,30 @@ __all__ = [
 ]
 
 
-def continue_trace(carrier: Mapping[str, Any] | None = None) -> TraceContext:
+# No carrier: nothing came in, so a new trace starts.
+_NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
+
+
+def continue_trace(carrier: Mapping[str, Any] = _NOTHING) -> TraceContext:
     """Continue the trace found in `carrier` (or start one) and make it the active context.
 
     `carrier` is HTTP headers (any case; str, bytes or lists of repeated values), a WSGI
-    environ or `os.environ`. Malformed or hostile values never raise: they start a new trace.
+    environ or `os.environ`; with no argument, a new trace starts. Malformed or hostile values
+    never raise: they start a new trace. A carrier that is not a mapping, None included, is a
+    programmer error and raises TypeError.
     """
     context = _from(carrier)
     activate(context)
     return context
 
 
-def trace_scope(carrier: Mapping[str, Any] | None = None) -> Scope:
+def trace_scope(carrier: Mapping[str, Any] = _NOTHING) -> Scope:
     """Like `continue_trace`, as a context manager that restores the previous context on exit."""
     return Scope(_from(carrier))
 
 
-def _from(carrier: Mapping[str, Any] | None) -> TraceContext:
-    return TraceContext() if carrier is None else TraceContext(*read_carrier(carrier))
+def _from(carrier: Mapping[str, Any]) -> TraceContext:
+    return TraceContext(*read_carrier(carrier))
 
 
 def current_trace() -> TraceContext:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 from django.apps import AppConfig
 from django.core.signals import setting_changed
 
@@ -13,8 +11,6 @@ class MetatraceConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .conf import apply_settings, on_setting_changed
-        from .sources import describe
 
         apply_settings()
         setting_changed.connect(on_setting_changed, dispatch_uid="metatrace.settings")
-        logging.getLogger("metatrace").info("metatrace: %s", describe())

@@ -31,6 +31,7 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
         raise TypeError(
             "metatrace: the carrier must be a mapping (HTTP headers, a WSGI environ or "
             f"os.environ), not {type(carrier).__name__}"
+            + ("; to start a new trace, pass {} or no argument" if carrier is None else "")
         )
     found: list[Any] = [None, None, None]
     for key, value in carrier.items():

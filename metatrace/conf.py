@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import UNSET, SettingError, configure
+from .sources import describe
 
 # METATRACE key -> configure() argument.
 SETTINGS = {
@@ -51,3 +54,31 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     """Keep `override_settings(METATRACE=...)` working in tests."""
     if setting == "METATRACE":
         apply_settings()
+
+
+_app_found = False
+_source_logged = False
+
+
+def require_app(component: str) -> None:
+    """Fail at start-up if "metatrace" is not in INSTALLED_APPS: its METATRACE settings and
+    system checks are applied by the app (`MetatraceConfig.ready`), and would be ignored."""
+    global _app_found
+    if _app_found:  # the context processor calls this for every request
+        return
+    if not apps.is_installed("metatrace"):
+        raise ImproperlyConfigured(
+            f"{component} needs 'metatrace' in INSTALLED_APPS: without it, the METATRACE "
+            'settings and metatrace\'s system checks are ignored. Add "metatrace" to '
+            "INSTALLED_APPS."
+        )
+    _app_found = True
+
+
+def log_source() -> None:
+    """Say once per serving process which source is in use: called when the middleware is
+    loaded, so `manage.py` commands and runserver's reloader process stay quiet."""
+    global _source_logged
+    if not _source_logged:
+        _source_logged = True
+        logging.getLogger("metatrace").info("metatrace: %s", describe())

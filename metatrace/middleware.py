@@ -11,6 +11,7 @@ from django.http.response import HttpResponseBase
 
 from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
+from .conf import log_source, require_app
 from .config import get_config
 from .context import TraceContext, activate, deactivate
 from .sources import OTEL
@@ -37,6 +38,8 @@ class TraceMiddleware:
         get_response: Callable[[HttpRequest], HttpResponseBase]
         | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
     ) -> None:
+        require_app("TraceMiddleware")  # fails at start-up without "metatrace" in INSTALLED_APPS
+        log_source()
         self.get_response = get_response
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:

@@ -94,6 +94,19 @@ def test_carrier_must_be_a_mapping() -> None:
         metatrace.continue_trace([("sentry-trace", SENTRY_TRACE)])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("start", [metatrace.continue_trace, metatrace.trace_scope])
+def test_none_is_not_a_carrier(start: Any) -> None:
+    # Like any other non-mapping: a programmer error, with the way to start a new trace.
+    with pytest.raises(TypeError, match=r"not NoneType; to start a new trace, pass \{\} or no"):
+        start(None)
+
+
+def test_no_carrier_starts_a_new_trace() -> None:
+    first, second = metatrace.continue_trace(), metatrace.continue_trace()
+    assert not first.continued and first.trace_id != second.trace_id
+    assert metatrace.get_active() is second
+
+
 def test_non_text_header_values_are_ignored() -> None:
     context = metatrace.continue_trace({"sentry-trace": 42, "baggage": None})
     assert not context.continued

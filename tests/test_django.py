@@ -12,7 +12,13 @@ from django.test import AsyncClient, Client
 import metatrace
 from metatrace.checks import check_middleware
 from metatrace.config import get_config
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, decode_baggage, parse_trace_meta
+from tests.conftest import (
+    INCOMING_SPAN,
+    INCOMING_TRACE,
+    decode_baggage,
+    parse_trace_meta,
+    run_python,
+)
 
 pytestmark = pytest.mark.urls("tests.urls")
 
@@ -162,6 +168,78 @@ def test_bad_settings_fail_fast_naming_the_key(settings: Any, value: Any, messag
     with pytest.raises(ImproperlyConfigured) as raised:
         settings.METATRACE = value
     assert str(raised.value) == message
+
+
+# A site that forgot "metatrace" in INSTALLED_APPS: its METATRACE would be ignored in silence.
+# A fresh interpreter, since the app registry is set up once per process.
+FORGOTTEN_APP_SITE = """
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=[],
+    MIDDLEWARE=MIDDLEWARE,
+    ROOT_URLCONF=__name__,
+    ALLOWED_HOSTS=["testserver"],
+    METATRACE={"DSN": "https://key1@o5.ingest.sentry.io/1"},
+    TEMPLATES=[{
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "OPTIONS": {"context_processors": ["metatrace.context_processors.trace_meta"]},
+    }],
+)
+django.setup()
+from django.http import HttpResponse
+from django.template import engines
+from django.test import Client, RequestFactory
+from django.urls import path
+urlpatterns = [path("", lambda request: HttpResponse("<head></head>"))]
+try:
+    CODE
+except Exception as error:
+    print(type(error).__name__, error)
+"""
+
+
+@pytest.mark.parametrize(
+    ("middleware", "code", "component"),
+    [
+        (["metatrace.middleware.TraceMiddleware"], "Client().get('/')", "TraceMiddleware"),
+        (
+            [],
+            "engines['django'].from_string('{{ trace_meta }}').render({}, RequestFactory().get('/')"
+            ")",
+            "metatrace.context_processors.trace_meta",
+        ),
+    ],
+    ids=["middleware", "context-processor"],
+)
+def test_forgotten_app_fails_saying_what_to_add(
+    middleware: list[str], code: str, component: str
+) -> None:
+    site = FORGOTTEN_APP_SITE.replace("MIDDLEWARE=MIDDLEWARE", f"MIDDLEWARE={middleware!r}")
+    result = run_python(site.replace("CODE", code))
+    assert result.stdout.strip() == (
+        f"ImproperlyConfigured {component} needs 'metatrace' in INSTALLED_APPS: without it, the "
+        'METATRACE settings and metatrace\'s system checks are ignored. Add "metatrace" to '
+        "INSTALLED_APPS."
+    ), result.stderr
+
+
+def test_source_is_logged_once_per_serving_process() -> None:
+    # django.setup() runs in every process (manage.py commands, runserver's reloader): quiet.
+    # Each serving process loads the middleware: one line, however often handlers are built.
+    code = """
+import os, sys
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"  # LOGGING: metatrace to the console
+import django
+django.setup()
+print("setup done", file=sys.stderr, flush=True)
+from django.core.handlers.wsgi import WSGIHandler
+WSGIHandler(); WSGIHandler()
+"""
+    result = run_python(code)
+    lines = [line for line in result.stderr.splitlines() if line.startswith(("setup", "metatrace"))]
+    assert len(lines) == 2, result.stderr
+    assert lines[0] == "setup done" and lines[1].startswith("metatrace: source 'auto'"), lines
 
 
 # System checks
