@@ -286,6 +286,7 @@ def test_sample_site_celery_page(tmp_path: Path, settings: Any, client: Client) 
 
         html, page_span_id = _celery_page()
         assert _text(html, "celery-verdict").startswith("Same trace")
+        assert "the worker continued it" in _text(html, "celery-intro")
         assert _text(html, "task-parent-span-id") == page_span_id
         email = parse_trace_meta(_text(html, "task-html"))
         assert split_sentry_trace(email["sentry-trace"])[0] == INCOMING_TRACE
@@ -295,11 +296,14 @@ def test_sample_site_celery_page(tmp_path: Path, settings: Any, client: Client) 
         process = None
         html, _ = _celery_page()
         assert "no worker answered" in _text(html, "celery-problem")
+        assert "no worker has taken it yet" in _text(html, "celery-intro")
         assert _text(html, "worker-command") == "make worker"
 
         _stop(server)
         html, _ = _celery_page()
         assert "is not running" in _text(html, "celery-problem")
+        assert "could not queue it this time" in _text(html, "celery-intro")
+        assert "queued" not in _text(html, "celery-intro")  # it says so only when it did
         assert "redis-server" in _text(html, "broker-command")
         assert client.get("/").status_code == 200
     finally:
