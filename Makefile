@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
 
-.PHONY: install frontend run worker test lint bench fuzz screenshot clean
+.PHONY: install frontend run worker test lint dist bench fuzz screenshot clean
 
 install: $(BIN)/.installed
 
@@ -38,7 +38,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install frontend lint
+# The sdist and the wheel, as the package index would get them, checked by twine.
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+test: install frontend lint dist
 	$(BIN)/python -m pytest --ds=tests.settings
 
 bench: install
@@ -54,4 +60,4 @@ screenshot: install frontend
 	$(BIN)/python docs/screenshot.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules $(BUNDLE) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) frontend/node_modules $(BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Celery integration (extra `metatrace[celery]`): the trace travels with every task.
+"""Celery integration (extra `metatrace-html[celery]`): the trace travels with every task.
 
     metatrace.celery.connect()   # once, where the Celery app is defined
 

@@ -128,7 +128,7 @@ def configure(
         if not _importable(module):
             raise SettingError(
                 "source",
-                f"{source!r} needs {module.split('.')[0]}: pip install 'metatrace[{extra}]'",
+                f"{source!r} needs {module.split('.')[0]}: pip install 'metatrace-html[{extra}]'",
             )
     targets = _targets(propagation_targets)
     if public_key and not environment:

@@ -1,4 +1,4 @@
-"""httpx integration (extra `metatrace[httpx]`): request event hooks that add the headers.
+"""httpx integration (extra `metatrace-html[httpx]`): request event hooks that add the headers.
 
     httpx.Client(event_hooks={"request": [metatrace.httpx.request_hook]})
     httpx.AsyncClient(event_hooks={"request": [metatrace.httpx.async_request_hook]})

@@ -74,7 +74,7 @@ def _start_redis(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     try:
         import redis
     except ImportError:
-        _missing("the redis package is not installed (pip install 'metatrace[celery]')")
+        _missing("the redis package is not installed (pip install 'metatrace-html[celery]')")
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -131,7 +131,7 @@ def worker(broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[An
     try:
         from tests import celery_app
     except ImportError:
-        _missing("Celery is not installed (pip install 'metatrace[celery]')")
+        _missing("Celery is not installed (pip install 'metatrace-html[celery]')")
     celery_app.app.conf.update(broker_url=broker, result_backend=broker)
     log = tmp_path_factory.mktemp("celery") / "worker.log"
     process = _start_worker("tests.celery_app", {"METATRACE_TEST_BROKER": broker}, log)
@@ -271,7 +271,7 @@ def test_sample_site_celery_page(tmp_path: Path, settings: Any, client: Client) 
     try:
         from sample_site import celery as sample_celery
     except ImportError:
-        _missing("Celery is not installed (pip install 'metatrace[celery]')")
+        _missing("Celery is not installed (pip install 'metatrace-html[celery]')")
     server, url = _start_redis(tmp_path)
     process: subprocess.Popen[bytes] | None = None
     try:

@@ -183,7 +183,7 @@ def test_a_source_that_is_not_installed_fails_fast() -> None:
     )
     result = run_python(code)
     assert result.stdout.strip() == (
-        "metatrace: source 'sentry_sdk' needs sentry_sdk: pip install 'metatrace[sentry]'"
+        "metatrace: source 'sentry_sdk' needs sentry_sdk: pip install 'metatrace-html[sentry]'"
     )
 
 
