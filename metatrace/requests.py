@@ -1,4 +1,4 @@
-"""requests integration (extra `metatrace-html[requests]`): a transport adapter that adds the headers.
+"""requests integration (extra `metatrace-html[requests]`): an adapter that adds the headers.
 
 `instrument(session)` is the one line. An adapter, rather than `auth=`, leaves authentication
 free, and its `add_headers` runs for every request the session sends, redirects included.
