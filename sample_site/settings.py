@@ -57,9 +57,16 @@ DATABASES: dict[str, dict[str, str]] = {}
 STATIC_URL = "/static/"
 USE_TZ = True
 
-# metatrace: a DSN (or SENTRY_DSN) makes the server freeze a full DSC when it starts a trace.
+# The demo DSN that the server and the browser share, so that `make run` shows the hand-over:
+# the server starts each trace with this key's DSC and the browser continues it. It names no
+# real project, and nothing is sent: the browser bundle keeps its envelopes in the page.
+# `SENTRY_DSN=... make run` gives the server yours; `SENTRY_DSN= make run` (empty) gives it no
+# key, to see what happens then: no Sentry tags, and the browser starts the trace itself.
+DEMO_DSN = "https://b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0@o1.ingest.example.invalid/1"
+
+# metatrace: with a key, the server freezes a full DSC when it starts a trace.
 METATRACE = {
-    "DSN": os.environ.get("SENTRY_DSN") or None,
+    "DSN": os.environ.get("SENTRY_DSN", DEMO_DSN) or None,
     "RELEASE": os.environ.get("SENTRY_RELEASE", "sample-site@0.1.0"),
     "TRACES_SAMPLE_RATE": 1.0,
     "W3C": os.environ.get("METATRACE_W3C", "1") == "1",
@@ -69,7 +76,7 @@ METATRACE = {
 
 # The browser SDK bundle (frontend/): it keeps its envelopes in the page and sends nothing.
 SAMPLE_BROWSER = {
-    "DSN": "https://b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0@o1.ingest.example.invalid/1",
+    "DSN": DEMO_DSN,
     "TRACES_SAMPLE_RATE": 1.0,
     "OTEL": False,
 }

@@ -9,6 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 from django.test import Client
 
+from sample_site.settings import DEMO_DSN
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,
@@ -70,10 +71,23 @@ def test_page_starts_a_trace_with_a_server_dsn(client: Client, settings: Any, pa
 
 @pytest.mark.parametrize("path", SAMPLE_PAGES)
 def test_page_without_dsn_or_headers_leaves_sentry_tags_to_the_browser(
-    client: Client, path: str
+    client: Client, settings: Any, path: str
 ) -> None:
+    settings.METATRACE = {**settings.METATRACE, "DSN": None}  # as `SENTRY_DSN= make run`
     tags = _head_tags(client.get(path).content.decode())
     assert list(tags) == ["traceparent"]
+
+
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
+def test_by_default_the_page_starts_a_trace_with_the_demo_key(
+    client: Client, settings: Any, path: str
+) -> None:
+    # The key the browser SDK has too (SAMPLE_BROWSER), so that it continues this trace.
+    assert settings.METATRACE["DSN"] == settings.SAMPLE_BROWSER["DSN"] == DEMO_DSN
+    tags = _head_tags(client.get(path).content.decode())
+    trace_id = split_sentry_trace(tags["sentry-trace"])[0]
+    dsc = decode_baggage(tags["baggage"])
+    assert (dsc["trace_id"], dsc["public_key"]) == (trace_id, "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0")
 
 
 @pytest.mark.parametrize("path", SAMPLE_PAGES)

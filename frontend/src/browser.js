@@ -93,46 +93,52 @@ function makeInPageTransport(options) {
   });
 }
 
-function setBrowserTraceText(text) {
-  const element = document.getElementById('browser-trace');
-  if (element) {
-    element.textContent = text;
+function whenReady(callback) {
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', callback, { once: true });
+  } else {
+    callback();
   }
+}
+
+// The panel's line about the browser's pageload, in words: whether it continues the page's
+// trace (same trace id, the server's span as its parent) or started a trace of its own.
+function showPageload({ traceId, parentSpanId, sampled }, sent) {
+  whenReady(() => {
+    const element = document.getElementById('browser-trace');
+    if (!element) {
+      return;
+    }
+    const tag = document.querySelector('meta[name="sentry-trace"]');
+    const [pageTraceId, pageSpanId] = (tag ? tag.getAttribute('content') : '').split('-');
+    const continues = traceId === pageTraceId && parentSpanId === pageSpanId;
+    const words = continues
+      ? `The browser continues this page's trace: its pageload is in trace ${traceId}, a child of the server's span ${parentSpanId}.`
+      : `The browser started a trace of its own (${traceId}): ${tag ? 'it did not continue the sentry-trace tag' : 'the page has no sentry-trace tag to continue'}.`;
+    const outcome = !sampled
+      ? 'Not sampled: no transaction is sent.'
+      : sent
+        ? 'Its pageload transaction went to the in-page transport; nothing leaves the machine.'
+        : 'Its pageload transaction goes out when the page is idle.';
+    element.textContent = `${words} ${outcome}`;
+    element.dataset.continues = String(continues);
+  });
 }
 
 function onTransactionCaptured(event) {
   const traceContext = (event.contexts && event.contexts.trace) || {};
   if (event.contexts && event.contexts.trace && traceContext.op === 'pageload') {
     document.documentElement.dataset.browserTraceId = traceContext.trace_id;
-    const show = () =>
-      setBrowserTraceText(
-        `browser pageload: trace ${traceContext.trace_id}, parent span ${traceContext.parent_span_id || '(none)'}`,
-      );
-    if (document.readyState === 'loading') {
-      document.addEventListener('DOMContentLoaded', show, { once: true });
-    } else {
-      show();
-    }
+    showPageload(
+      { traceId: traceContext.trace_id, parentSpanId: traceContext.parent_span_id, sampled: true },
+      true,
+    );
   }
 }
 
 // The pageload span is the active idle span right after init; keep a handle on it so flush() can
 // end it even after the scope moved on.
 let pageloadSpan;
-
-function onSpanEnd(span) {
-  if (span !== pageloadSpan || spanIsSampled(span)) {
-    return;
-  }
-  // Unsampled: the SDK sends no transaction, say so for the human looking at the page.
-  const { traceId } = span.spanContext();
-  const show = () => setBrowserTraceText(`browser pageload: trace ${traceId}, not sampled (no transaction sent)`);
-  if (document.readyState === 'loading') {
-    document.addEventListener('DOMContentLoaded', show, { once: true });
-  } else {
-    show();
-  }
-}
 
 /**
  * End the pageload (idle) span now, if it is still running, and wait until every envelope is in
@@ -165,7 +171,6 @@ function initSentry(config) {
     tracePropagationTargets: [],
     sendClientReports: false,
   });
-  const client = Sentry.getClient();
   const active = Sentry.getActiveSpan();
   pageloadSpan = active ? Sentry.getRootSpan(active) : undefined;
   if (pageloadSpan) {
@@ -177,9 +182,7 @@ function initSentry(config) {
       parentSpanId: json.parent_span_id,
       sampled: spanIsSampled(pageloadSpan),
     };
-  }
-  if (client) {
-    client.on('spanEnd', onSpanEnd);
+    showPageload(state.pageload, false);
   }
 }
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from sample_site import settings as sample_site_settings
+
 from .conftest import (
     BROWSER_PUBLIC_KEY,
     INCOMING_SPAN_ID,
@@ -13,6 +15,7 @@ from .conftest import (
     PAGES,
     SERVER_DSN,
     SERVER_PUBLIC_KEY,
+    LoadedPage,
     LoadPage,
     assert_pageload_continues_page,
     incoming_baggage,
@@ -49,11 +52,36 @@ def test_continued_sampled_trace(load_page: LoadPage, path: str) -> None:
 
     assert transaction["contexts"]["trace"]["trace_id"] == INCOMING_TRACE_ID
     assert normalize_dsc(transaction["envelopeTrace"]) == normalize_dsc(page_dsc)
-    assert loaded.page.evaluate(
-        "() => document.getElementById('browser-trace')?.textContent ?? null"
-    ) in (
-        None,
-        f"browser pageload: trace {INCOMING_TRACE_ID}, parent span {tag['span']}",
+    assert _panel_line(loaded) == (
+        f"The browser continues this page's trace: its pageload is in trace {INCOMING_TRACE_ID}, "
+        f"a child of the server's span {tag['span']}. Its pageload transaction went to the "
+        "in-page transport; nothing leaves the machine."
+    )
+
+
+def _panel_line(loaded: LoadedPage) -> str:
+    """What the sample page's panel says about the browser's pageload."""
+    return str(loaded.page.text_content("#browser-trace"))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_the_sample_sites_defaults_show_the_hand_over(
+    load_page: LoadPage, sample_settings: Any, path: str
+) -> None:
+    # `make run` as it comes: the server and the browser share the demo DSN, no trace comes in,
+    # and the browser continues the trace that the server started.
+    sample_settings.METATRACE = sample_site_settings.METATRACE
+    sample_settings.SAMPLE_BROWSER = sample_site_settings.SAMPLE_BROWSER
+    assert sample_site_settings.METATRACE["DSN"] == sample_site_settings.SAMPLE_BROWSER["DSN"]
+    loaded = load_page(path)
+    tag = loaded.meta.sentry_trace()
+    transaction = assert_pageload_continues_page(loaded)
+    assert normalize_dsc(transaction["envelopeTrace"]) == normalize_dsc(
+        loaded.meta.baggage_dsc() or {}
+    )
+    assert _panel_line(loaded).startswith(
+        f"The browser continues this page's trace: its pageload is in trace {tag['trace']}, "
+        f"a child of the server's span {tag['span']}."
     )
 
 
@@ -105,6 +133,10 @@ def test_server_started_trace_without_dsn_leaves_the_head_to_the_browser(
     assert dsc.get("public_key") == BROWSER_PUBLIC_KEY, dsc
     assert dsc.get("trace_id") == trace["trace_id"], dsc
     assert trace.get("parent_span_id") is None
+    assert _panel_line(loaded).startswith(
+        f"The browser started a trace of its own ({trace['trace_id']}): the page has no "
+        "sentry-trace tag to continue."
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
