@@ -1,6 +1,9 @@
-"""Take the README's screenshot: the sample site continuing a trace, in real Chromium.
+"""Take the README's screenshot: the sample site as `make run` serves it, in real Chromium.
 
 make screenshot   # writes docs/sample-page.png
+
+No trace comes in: the server starts one with the demo DSN, and the browser SDK continues it.
+The picture is taken once the page's panel says so and the pageload transaction went out.
 """
 
 from __future__ import annotations
@@ -19,21 +22,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.browser.conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADERS = {
-    "sentry-trace": "771a43a4192642f0b136d5159a501700-b7ad6b7169203331-1",
-    "baggage": (
-        "sentry-trace_id=771a43a4192642f0b136d5159a501700,"
-        "sentry-public_key=49d0f7386ad645858ae85020e393bef3,sentry-release=shop%401.4.2,"
-        "sentry-environment=production,sentry-sample_rate=1,sentry-sampled=true"
-    ),
-}
 
 
 def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "sample_site.settings"}
+    # The sample site's defaults, whatever this shell has set.
+    defaults = ("SENTRY_DSN", "SENTRY_RELEASE", "METATRACE_SOURCE", "METATRACE_W3C")
+    env = {name: value for name, value in os.environ.items() if name not in defaults}
+    env["DJANGO_SETTINGS_MODULE"] = "sample_site.settings"
     server = subprocess.Popen(
         [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
@@ -52,15 +50,15 @@ def main() -> None:
             browser = playwright.chromium.launch(
                 executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
             )
-            page = browser.new_page(
-                extra_http_headers=HEADERS, viewport={"width": 1100, "height": 900}
-            )
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/")
+            # The idle pageload ends by itself about a second after the page settles.
             page.wait_for_function(
-                "() => window.__metatraceSample && window.__metatraceSample.ready"
+                "() => document.documentElement.dataset.browserTraceId", timeout=30_000
             )
-            page.evaluate("() => window.__metatraceSample.flush()")
-            page.wait_for_function("() => document.documentElement.dataset.browserTraceId")
+            continues = page.get_attribute("#browser-trace", "data-continues")
+            if continues != "true":
+                sys.exit(f"the browser did not continue the page's trace: {continues!r}")
             page.screenshot(path=str(ROOT / "docs" / "sample-page.png"), full_page=True)
             browser.close()
     finally:
