@@ -1,9 +1,14 @@
-"""Every snippet in the README runs here, so the manual cannot drift from the code."""
+"""Every code block of the README and of every docs/*.md page runs here, so the manual cannot
+drift from the code. A new page in docs/ is picked up without being named."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,31 +21,60 @@ import metatrace
 from metatrace.config import get_config
 from tests.conftest import INCOMING_TRACE, parse_trace_meta
 
-README = (Path(__file__).parents[1] / "README.md").read_text()
-BLOCKS = re.findall(r"^```(\S+)\n(.*?)^```", README, flags=re.M | re.S)
+ROOT = Path(__file__).parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+# The README is read on the package index too, so its links are absolute, under the repository.
+REPOSITORY = PROJECT["urls"]["Repository"]
 HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-b7ad6b7169203331-1"}
+# ```text blocks are shown, not run.
+LANGUAGES = {"sh", "python", "html+django", "html+jinja", "text"}
+FENCE = re.compile(r"^```(\S*)\n(.*?)^```$", flags=re.M | re.S)
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _name(page: Path) -> str:
+    return str(page.relative_to(ROOT))
+
+
+def _blocks_of(page: Path) -> list[tuple[str, str]]:
+    return FENCE.findall(page.read_text(encoding="utf-8"))
 
 
 def _blocks(*languages: str) -> list[Any]:
     found = [
-        pytest.param(code, id=f"{language}-{index}")
-        for index, (language, code) in enumerate(BLOCKS)
+        pytest.param(code, id=f"{_name(page)}-{language}-{index}")
+        for page in PAGES
+        for index, (language, code) in enumerate(_blocks_of(page))
         if language in languages
     ]
-    assert found, f"no {languages} blocks in the README"
+    assert found, f"no {languages} blocks in the README or docs"
     return found
 
 
-def test_every_block_is_covered() -> None:
-    assert {language for language, _ in BLOCKS} == {"sh", "python", "html+django", "html+jinja"}
+def first_python_block() -> str:
+    """The README's first Python example: what a newcomer runs first."""
+    return next(code for language, code in _blocks_of(PAGES[0]) if language == "python")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_every_block_names_a_language_that_is_checked(page: Path) -> None:
+    blocks = _blocks_of(page)
+    fences = [line for line in page.read_text(encoding="utf-8").splitlines() if line[:3] == "```"]
+    assert len(fences) == 2 * len(blocks), "a fence that does not open or close a block"
+    assert {language for language, _ in blocks} <= LANGUAGES
+
+
+def test_the_readme_shows_each_kind_of_block() -> None:
+    assert {language for language, _ in _blocks_of(PAGES[0])} == LANGUAGES
 
 
 @pytest.mark.parametrize("code", _blocks("python"))
 def test_python_snippet(code: str, settings: Any) -> None:
-    metatrace.configure(public_key="abc")  # so that the tags render even with no trace coming in
+    # The default configuration, as a reader's fresh interpreter has it: no key.
     namespace: dict[str, Any] = {}
     try:
-        exec(compile(code, "README.md", "exec"), namespace)
+        exec(compile(code, "snippet", "exec"), namespace)
     finally:
         if "sentry_sdk" in sys.modules:  # a snippet's client must not outlive it
             sys.modules["sentry_sdk"].get_global_scope().set_client(None)
@@ -67,6 +101,21 @@ def test_python_snippet(code: str, settings: Any) -> None:
         assert isinstance(namespace["trace"], metatrace.TraceContext)
 
 
+def test_the_first_example_renders_tags_in_a_fresh_interpreter() -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("SENTRY_")}
+    result = subprocess.run(
+        [sys.executable, "-c", first_python_block()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    tags = parse_trace_meta(result.stdout)
+    assert tags["sentry-trace"].startswith(INCOMING_TRACE) and "baggage" in tags
+
+
 @pytest.mark.parametrize("code", _blocks("html+django"))
 def test_django_template_snippet(code: str) -> None:
     _render_in_request("django", code)
@@ -82,3 +131,41 @@ def _render_in_request(engine: str, code: str) -> None:
     with metatrace.trace_scope(HEADERS):
         html = template.render({}, RequestFactory().get("/"))
     assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+MAKE_TARGETS = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
+
+
+@pytest.mark.parametrize("code", _blocks("sh"))
+def test_shell_snippet(code: str) -> None:
+    """Shell lines name what exists: make targets, and this distribution with its extras."""
+    for line in code.splitlines():
+        words = shlex.split(line, comments=True)
+        while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):  # VARIABLE=value make run
+            words.pop(0)
+        if words[:1] == ["make"]:
+            targets = [word for word in words[1:] if "=" not in word]
+            assert set(targets) <= MAKE_TARGETS, line
+        elif words[:2] == ["pip", "install"] and not words[2].startswith("-"):
+            for requirement in words[2:]:
+                name, _, extras = requirement.partition("[")
+                assert name == PROJECT["name"], line
+                for extra in extras.rstrip("]").split(","):
+                    assert extra in PROJECT["optional-dependencies"], line
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_links_lead_to_files_that_exist(page: Path) -> None:
+    for target in LINK.findall(page.read_text(encoding="utf-8")):
+        target = target.split("#")[0]
+        raw = REPOSITORY.replace("github.com", "raw.githubusercontent.com") + "/main/"
+        blob = REPOSITORY + "/blob/main/"
+        if target.startswith((raw, blob)):
+            path = ROOT / target.removeprefix(raw).removeprefix(blob)
+        elif target.startswith(("http://", "https://")):
+            continue
+        else:
+            # The package index shows the README without the repository around it.
+            assert page != PAGES[0], f"README.md: {target} must be absolute, under {blob}"
+            path = (page.parent / target).resolve()
+        assert path.exists(), f"{_name(page)} links to {target}, which does not exist"

@@ -16,6 +16,7 @@ from tests.conftest import (
     parse_trace_meta,
     split_sentry_trace,
 )
+from tests.test_readme import first_python_block
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -83,3 +84,7 @@ def test_the_wheel_renders_a_page_in_a_clean_venv(tmp_path: Path) -> None:
     trace_id, span_id, sampled = split_sentry_trace(tags["sentry-trace"])
     assert (trace_id, sampled) == (INCOMING_TRACE, "1") and span_id != INCOMING_SPAN
     assert decode_baggage(tags["baggage"])["public_key"] == "0123456789abcdef0123456789abcdef"
+
+    # The README's first example, as a newcomer runs it after `pip install`.
+    example = parse_trace_meta(_run(python, "-I", "-c", first_python_block(), cwd=tmp_path))
+    assert split_sentry_trace(example["sentry-trace"])[0] == INCOMING_TRACE and example["baggage"]
