@@ -187,13 +187,13 @@ def check(url: str, *, dsn: str | None = None, timeout: float = 10.0) -> Report:
                 f"Fetch 1, sending the checker's trace {sent}",
                 [
                     _status(first, url),
-                    *check_handover(first.handover),
+                    *check_handover(first),
                     *check_continued(first, probe),
                 ],
             ),
             Section(
                 "Fetch 2, sending no trace (a new visitor)",
-                [_status(second, url), *check_handover(second.handover), *check_started(second)],
+                [_status(second, url), *check_handover(second), *check_started(second, probe)],
             ),
             Section("Cache", [*check_replay(first, second, probe), *check_caching(first, second)]),
             Section("DSN", check_dsn(dsn, second, probe)),
@@ -217,8 +217,9 @@ class _Read(NamedTuple):
     dsc: dict[str, str] | None  # None: no baggage
 
 
-def check_handover(handover: Handover) -> list[Finding]:
+def check_handover(page: Page) -> list[Finding]:
     """Whether the meta tags and Server-Timing entries are present, valid and agree."""
+    handover = page.handover
     findings: list[Finding] = []
     channels: list[tuple[str, _Read]] = []
     for channel, values in (("meta", handover.meta), ("Server-Timing", handover.server_timing)):
@@ -236,9 +237,13 @@ def check_handover(handover: Handover) -> list[Finding]:
     if len(channels) == 2:
         findings += _agree(channels[0][1], channels[1][1])
     if not any(read.sentry_trace or read.traceparent for _, read in channels):
-        findings.append(
-            Finding("warn", "the page hands the browser no valid trace: the browser starts its own")
-        )
+        if _shared_cacheable(page):  # what metatrace does on such pages (STRIP_CACHEABLE)
+            text = (
+                "no trace on a page that shared caches may store: safe, the browser starts its own"
+            )
+        else:
+            text = "the page hands the browser no valid trace: the browser starts its own"
+        findings.append(Finding("warn", text))
     return findings
 
 
@@ -353,6 +358,8 @@ def check_continued(page: Page, probe: Probe) -> list[Finding]:
     """Whether the page continued the checker's trace: same trace id, a span of its own,
     the sampled flag and the DSC kept."""
     trace = page_trace(page)
+    if trace is None and _shared_cacheable(page):
+        return [Finding("info", "not continued: there is no trace on this cacheable page")]
     if trace is None:
         return [Finding("fail", "not continued: the page hands the browser no trace at all")]
     if trace.trace_id != probe.trace_id:
@@ -405,11 +412,11 @@ def check_continued(page: Page, probe: Probe) -> list[Finding]:
     return findings
 
 
-def check_started(page: Page) -> list[Finding]:
+def check_started(page: Page, probe: Probe) -> list[Finding]:
     """Whether the page started a trace of its own that the browser can continue."""
     trace = page_trace(page)
-    if trace is None:
-        return []  # check_handover said so
+    if trace is None or trace.trace_id == probe.trace_id:
+        return []  # check_handover or check_replay says what is wrong
     handover = page.handover
     if "sentry-trace" not in handover.meta and "sentry-trace" not in handover.server_timing:
         return [
@@ -457,15 +464,20 @@ def check_caching(first: Page, second: Page) -> list[Finding]:
         else:
             for number, (value, page) in enumerate(zip(values, (first, second), strict=True), 1):
                 findings.append(Finding("info", f"{name} (fetch {number}): {explain(value, page)}"))
-    for number, page in enumerate((first, second), 1):
-        if _shared_cacheable(page) and page.handover.meta:
-            findings.append(
-                Finding(
-                    "warn",
-                    f"fetch {number} may be stored by a shared cache and carries "
-                    "trace tags: the cache would hand this visitor's trace to others",
-                )
+    exposed = [
+        str(number)
+        for number, page in enumerate((first, second), 1)
+        if _shared_cacheable(page) and page.handover.meta
+    ]
+    if exposed:
+        which = f"fetch {exposed[0]} may" if len(exposed) == 1 else "fetches 1 and 2 may each"
+        findings.append(
+            Finding(
+                "warn",
+                f"{which} be stored by a shared cache with its trace tags: the cache would "
+                "hand one visitor's trace to others",
             )
+        )
     return findings
 
 
