@@ -15,7 +15,7 @@ import secrets
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from functools import cached_property
@@ -210,11 +210,13 @@ def _status(page: Page, url: str) -> Finding:
 
 
 class _Read(NamedTuple):
-    """One channel's trace values: the first of each name, parsed."""
+    """One channel's trace ids: the first value of each name, parsed."""
 
     sentry_trace: IncomingTrace | None
     traceparent: IncomingTrace | None
-    dsc: dict[str, str] | None  # None: no baggage
+
+
+_Parser = Callable[[str], IncomingTrace | None]
 
 
 def check_handover(page: Page) -> list[Finding]:
@@ -259,10 +261,8 @@ def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, li
             )
     first = {name: found[0] for name, found in values.items()}
     sentry_trace = _parsed(channel, "sentry-trace", first, parse_sentry_trace, findings)
-    dsc = None
     if "baggage" in first:
-        dsc = parse_baggage(first["baggage"]).sentry
-        findings.append(_baggage_finding(channel, first["baggage"], dsc, sentry_trace))
+        findings.append(_baggage_finding(channel, first["baggage"], sentry_trace))
     elif sentry_trace is not None:
         findings.append(
             Finding(
@@ -272,8 +272,6 @@ def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, li
             )
         )
     traceparent = _parsed(channel, "traceparent", first, parse_traceparent, findings)
-    if "traceparent" not in first:
-        findings.append(Finding("info", f"{channel} traceparent: absent (W3C off)"))
     if sentry_trace and traceparent and sentry_trace.trace_id != traceparent.trace_id:
         findings.append(
             Finding("fail", f"{channel}: traceparent and sentry-trace carry different traces")
@@ -282,16 +280,19 @@ def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, li
         findings.append(
             Finding("warn", f"{channel}: traceparent and sentry-trace carry different span ids")
         )
-    return _Read(sentry_trace, traceparent, dsc), findings
+    return _Read(sentry_trace, traceparent), findings
 
 
 def _parsed(
-    channel: str, name: str, first: dict[str, str], parse: Any, findings: list[Finding]
+    channel: str, name: str, first: dict[str, str], parse: _Parser, findings: list[Finding]
 ) -> IncomingTrace | None:
+    """`first[name]` parsed, and a finding that says whether it is valid (or absent)."""
     if name not in first:
+        if name == "traceparent":
+            findings.append(Finding("info", f"{channel} traceparent: absent (W3C off)"))
         return None
     value = first[name]
-    parsed: IncomingTrace | None = parse(value)
+    parsed = parse(value)
     if parsed is None:
         findings.append(Finding("fail", f"{channel} {name}: invalid: {value[:200]!r}"))
     else:
@@ -299,10 +300,9 @@ def _parsed(
     return parsed
 
 
-def _baggage_finding(
-    channel: str, value: str, dsc: dict[str, str], sentry_trace: IncomingTrace | None
-) -> Finding:
+def _baggage_finding(channel: str, value: str, sentry_trace: IncomingTrace | None) -> Finding:
     label = f"{channel} baggage"
+    dsc = parse_baggage(value).sentry
     if not dsc:
         return Finding("fail", f"{label}: no sentry- items in {value[:200]!r}")
     missing = [key for key in ("trace_id", "public_key") if key not in dsc]

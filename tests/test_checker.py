@@ -220,6 +220,18 @@ def test_the_cache_middleware_with_the_tags_stripped_warns_of_the_stored_first_p
     ]
 
 
+@pytest.mark.urls("tests.urls")
+def test_a_gzipped_page_is_read(settings: Any) -> None:
+    _with_dsn(settings)
+    middleware = ["django.middleware.gzip.GZipMiddleware", "metatrace.middleware.TraceMiddleware"]
+    with _django_server(middleware, settings) as url:
+        page = fetch(url + "/", {}, timeout=10)
+        report = check(url + "/", dsn=SITE_DSN)
+    assert page.header("content-encoding") == ["gzip"]
+    assert parse_trace_meta(page.html)  # the tags were read from the decompressed body
+    assert report.exit_status == OK, render(report)
+
+
 class _CachingProxy(BaseHTTPRequestHandler):
     """A cache that stores every first response and replays it, as a CDN told to "cache
     everything" does, whatever the page's Cache-Control says."""
