@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from .checker import FAILED, OK, UNREACHABLE, USAGE, FetchError, check, render
+from .checker import FAILED, OK, UNREACHABLE, USAGE, FetchError, check, printable, render
 from .config import SettingError, parse_dsn
 
 EPILOG = f"""exit status: {OK} every check passed (warnings allowed), {FAILED} a check failed,
@@ -46,7 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report = check(arguments.url, dsn=arguments.dsn, timeout=arguments.timeout)
     except FetchError as error:
-        print(f"metatrace check: cannot fetch {arguments.url}: {error}", file=sys.stderr)
+        message = f"cannot fetch {arguments.url}: {error}"
+        print(f"metatrace check: {printable(message)}", file=sys.stderr)
         return UNREACHABLE
     print(render(report))
     return report.exit_status

@@ -556,10 +556,10 @@ MARKS: dict[Level, str] = {"ok": "ok", "info": "-", "warn": "WARN", "fail": "FAI
 
 def render(report: Report) -> str:
     """The report in plain words, one finding a line, and a closing verdict."""
-    lines = [f"Checking {report.url}"]
+    lines = [f"Checking {printable(report.url)}"]
     for section in report.sections:
         lines += ["", section.title]
-        lines += [f"  {MARKS[f.level]:<4}  {f.text}" for f in section.findings]
+        lines += [f"  {MARKS[f.level]:<4}  {printable(f.text)}" for f in section.findings]
     failed, warned = len(report.findings("fail")), len(report.findings("warn"))
     verdict = (
         f"{failed} check{'s' if failed != 1 else ''} failed" if failed else "the handshake works"
@@ -568,3 +568,11 @@ def render(report: Report) -> str:
         verdict += f", {warned} warning{'s' if warned != 1 else ''}"
     lines += ["", f"Result: {verdict} (exit status {report.exit_status})"]
     return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """`text` with control and other invisible characters escaped: what a page sends must not
+    drive the terminal (escape sequences) or hide in the report."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
