@@ -275,6 +275,11 @@ class _CachingProxy(BaseHTTPRequestHandler):
         pass
 
 
+def _caching_proxy(upstream: str) -> type[_CachingProxy]:
+    """A proxy class of its own, with an empty store, in front of `upstream`."""
+    return type("Proxy", (_CachingProxy,), {"upstream": upstream, "stored": {}, "hits": []})
+
+
 def _serve(handler: type[BaseHTTPRequestHandler]) -> AbstractContextManager[str]:
     return _running(ThreadingHTTPServer(("127.0.0.1", 0), handler))
 
@@ -283,7 +288,7 @@ def test_a_caching_proxy_replaying_the_sample_site_is_caught(
     live_server: Any, settings: Any
 ) -> None:
     _with_dsn(settings)
-    proxy = type("Proxy", (_CachingProxy,), {"upstream": live_server.url, "stored": {}, "hits": []})
+    proxy = _caching_proxy(live_server.url)
     with _serve(proxy) as url:
         report = check(url + "/", dsn=SITE_DSN)
     assert proxy.hits == ["/"]  # the second fetch came from the store
@@ -295,6 +300,22 @@ def test_a_caching_proxy_replaying_the_sample_site_is_caught(
     assert "Via: 1.1 test-proxy (through a proxy)" in text
     # fetch 2 got the checker's DSC back: the DSN cannot be judged from it.
     assert "not checked: fetch 2 got the checker's own DSC back (replayed)" in text
+
+
+def test_a_warm_caching_proxy_is_caught_too(live_server: Any, settings: Any) -> None:
+    _with_dsn(settings)
+    proxy = _caching_proxy(live_server.url)
+    with _serve(proxy) as url:
+        with urllib.request.urlopen(url + "/", timeout=10) as response:  # an earlier visitor
+            earlier = split_sentry_trace(parse_trace_meta(response.read().decode())["sentry-trace"])
+        report = check(url + "/", dsn=SITE_DSN)
+    assert proxy.hits == ["/", "/"]  # both fetches came from the store
+    failures = _texts(report, "fail")
+    assert failures[0].startswith(f"not continued: the page carries trace {earlier[0]}, not")
+    assert failures[1:] == [
+        f"replayed: both fetches got trace {earlier[0]}: a cache serves one visitor's trace "
+        "to everyone"
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
