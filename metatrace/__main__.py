@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problem = _url_problem(arguments.url)
     if problem:
         checker.error(f"URL {arguments.url!r} {problem}")
-    if arguments.timeout <= 0:
+    if not (math.isfinite(arguments.timeout) and arguments.timeout > 0):
         checker.error("--timeout must be a positive number of seconds")
     if arguments.dsn:
         try:

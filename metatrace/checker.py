@@ -503,7 +503,9 @@ def _cache_control(value: str | None, page: Page) -> str:
 def _age(value: str | None, page: Page) -> str:
     if value is None:
         return "absent (no cache said it served a stored copy)"
-    return f"{value} (served from a cache, stored {value} s before)"
+    if not value.strip().isdigit():
+        return f"{value} (not a number of seconds: caches must ignore it)"
+    return f"{value} (served from a cache, stored {value.strip()} s before)"
 
 
 def _via(value: str | None, page: Page) -> str:

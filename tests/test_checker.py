@@ -543,6 +543,7 @@ def test_an_unreachable_url_is_a_clear_error() -> None:
         (["http://[::1"], "URL 'http://[::1' is not a URL: Invalid IPv6 URL"),
         (["http://127.0.0.1/", "--dsn", "nope"], "--dsn 'nope' is not a Sentry DSN"),
         (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be a positive number"),
+        (["http://127.0.0.1/", "--timeout", "inf"], "--timeout must be a positive number"),
     ],
 )
 def test_a_bad_command_line_says_what_is_wrong(arguments: list[str], message: str) -> None:
