@@ -490,7 +490,7 @@ def _shared_cacheable(page: Page) -> bool:
 def _cache_control(value: str | None, page: Page) -> str:
     lowered = (value or "").lower()
     if _shared_cacheable(page):
-        meaning = "a shared cache (CDN, proxy) may store this page"
+        meaning = "shared caches, a CDN or a proxy, may store this page"
     elif "no-store" in lowered:
         meaning = "no cache may store this page"
     elif "private" in lowered:
