@@ -156,7 +156,9 @@ def test_cache_page_replaying_the_first_visitors_trace_is_caught(
         "replayed: fetch 2 sent no trace, yet got the checker's trace"
     )
     text = render(report)
-    assert "Cache-Control: max-age=60 (shared caches, a CDN or a proxy, may store this page)" in text
+    assert "Cache-Control: max-age=60 (shared caches, a CDN or a proxy, may store this page)" in (
+        text
+    )
     assert "fetches 1 and 2 may each be stored by a shared cache with its trace tags" in text
 
 
