@@ -41,7 +41,7 @@ USAGE = 2  # a bad command line (argparse's own status)
 UNREACHABLE = 3  # the URL could not be fetched at all
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # the tags are in <head>; a page's start is plenty
-USER_AGENT = "metatrace-check (+https://github.com/metatrace/metatrace)"
+USER_AGENT = "metatrace-check"  # names the checker in the site's access logs
 
 Level = Literal["ok", "info", "warn", "fail"]
 
