@@ -93,18 +93,12 @@ def configure(
             f"{org_id!r} must be a string of digits, like the 123 of o123.ingest.sentry.io",
         )
     if dsn:
-        match = _DSN_RE.fullmatch(dsn.strip())
-        if match is None:
-            raise SettingError(
-                "dsn", f"{dsn!r} is not a Sentry DSN; expected https://PUBLIC_KEY@HOST/PROJECT_ID"
-            )
-        dsn_key, host, _project = match.groups()
+        dsn_key, dsn_org = parse_dsn(dsn)
         if public_key is not None and public_key != dsn_key:
             raise SettingError("public_key", "disagrees with the key in dsn; set only one")
         public_key = dsn_key
-        org = _ORG_HOST_RE.match(host)
-        if org_id is None and org is not None:
-            org_id = org.group(1)
+        if org_id is None:
+            org_id = dsn_org
     if traces_sample_rate is not None and (
         isinstance(traces_sample_rate, bool)
         or not isinstance(traces_sample_rate, (int, float))
@@ -146,6 +140,23 @@ def configure(
         propagation_targets=targets,
     )
     return _config
+
+
+class Dsn(NamedTuple):
+    public_key: str
+    org_id: str | None  # from a host like o123.ingest.sentry.io, else None
+
+
+def parse_dsn(dsn: str) -> Dsn:
+    """The public key and org id of a Sentry DSN; SettingError ("dsn") if it is not one."""
+    match = _DSN_RE.fullmatch(dsn.strip())
+    if match is None:
+        raise SettingError(
+            "dsn", f"{dsn!r} is not a Sentry DSN; expected https://PUBLIC_KEY@HOST/PROJECT_ID"
+        )
+    public_key, host, _project = match.groups()
+    org = _ORG_HOST_RE.match(host)
+    return Dsn(public_key, None if org is None else org.group(1))
 
 
 def _env_default(value: str | _Unset | None, variable: str, name: str) -> str | None:

@@ -1,0 +1,580 @@
+"""Check the trace handshake of a deployed page, as a browser behind the CDN would see it.
+
+`python -m metatrace check URL` fetches the page twice: first sending a trace of its own
+(fresh random ids and its own DSC), then sending none, as a new visitor does. It reports
+whether the page hands the browser a valid trace (meta tags, Server-Timing), whether it
+continued the checker's trace, whether a cache replayed the first page to the second visitor,
+what the caching headers say, and whether the DSC matches a DSN. Standard library only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import secrets
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import Message
+from functools import cached_property
+from typing import Any, Literal, NamedTuple
+
+from .caching import is_shared_cacheable
+from .config import parse_dsn
+from .formats import (
+    IncomingTrace,
+    format_baggage,
+    format_sentry_trace,
+    format_traceparent,
+    parse_baggage,
+    parse_sentry_trace,
+    parse_traceparent,
+)
+from .handover import TRACE_NAMES, Handover, read_handover
+
+# Exit statuses, for scripts.
+OK = 0  # every check passed (warnings allowed)
+FAILED = 1  # at least one check failed
+USAGE = 2  # a bad command line (argparse's own status)
+UNREACHABLE = 3  # the URL could not be fetched at all
+
+MAX_BODY_BYTES = 5 * 1024 * 1024  # the tags are in <head>; a page's start is plenty
+USER_AGENT = "metatrace-check"  # names the checker in the site's access logs
+
+Level = Literal["ok", "info", "warn", "fail"]
+
+
+class FetchError(Exception):
+    """The page could not be fetched: no connection, a timeout, not HTTP."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    url: str
+    sections: list[Section]
+
+    def findings(self, level: Level | None = None) -> list[Finding]:
+        return [f for s in self.sections for f in s.findings if level in (None, f.level)]
+
+    @property
+    def exit_status(self) -> int:
+        return FAILED if self.findings("fail") else OK
+
+
+class Probe(NamedTuple):
+    """The checker's own trace, sent with the first fetch."""
+
+    trace_id: str
+    span_id: str
+    public_key: str
+    org_id: str | None  # the site's, from --dsn: a server of another org starts a new trace
+
+    @property
+    def headers(self) -> dict[str, str]:
+        dsc = {
+            "trace_id": self.trace_id,
+            "public_key": self.public_key,
+            "sample_rate": "1.0",
+            "sample_rand": f"0.{secrets.randbelow(10**6):06d}",
+            "sampled": "true",
+            "environment": "metatrace-check",
+        }
+        if self.org_id is not None:  # a site with strict trace continuation requires it
+            dsc["org_id"] = self.org_id
+        return {
+            "sentry-trace": format_sentry_trace(self.trace_id, self.span_id, True),
+            "baggage": format_baggage(dsc),
+            "traceparent": format_traceparent(self.trace_id, self.span_id, True),
+        }
+
+
+def new_probe(org_id: str | None = None) -> Probe:
+    return Probe(secrets.token_hex(16), secrets.token_hex(8), secrets.token_hex(16), org_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # after redirects
+    status: int
+    headers: list[tuple[str, str]]
+    html: str
+
+    def header(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key.lower() == name]
+
+    @cached_property
+    def handover(self) -> Handover:
+        return read_handover(self.html, self.header("server-timing"))
+
+
+def fetch(url: str, headers: Mapping[str, str], timeout: float) -> Page:
+    """GET `url` as a browser would (redirects followed, gzip accepted); an HTTP error
+    status is a page too. FetchError if there is no HTTP answer."""
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8",
+        "Accept-Encoding": "gzip",
+        **headers,
+    }
+    try:
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            response: Any = urllib.request.urlopen(request, timeout=timeout)
+        except urllib.error.HTTPError as error:
+            response = error  # 4xx and 5xx pages have headers and a body too
+        with response:
+            status, final_url, message = response.status, response.url, response.headers
+            body = response.read(MAX_BODY_BYTES)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+        raise FetchError(_reason(error)) from None
+    return Page(final_url, status, list(message.items()), _text(body, message))
+
+
+def _reason(error: Exception) -> str:
+    cause: BaseException | str = error
+    if isinstance(error, urllib.error.URLError):
+        cause = error.reason  # the socket error inside, e.g. "Connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror  # without the "[Errno 111]"
+    return str(cause) or type(cause).__name__
+
+
+def _text(body: bytes, message: Message) -> str:
+    encoding = (message.get("Content-Encoding") or "").strip().lower()
+    if encoding == "gzip":
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            body = b""  # a truncated or broken body: report it as holding no tags
+    charset = message.get_content_charset() or "utf-8"
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks: each takes what was fetched and returns findings in plain words.
+# ---------------------------------------------------------------------------------------------
+
+
+def check(url: str, *, dsn: str | None = None, timeout: float = 10.0) -> Report:
+    """Fetch `url` with the checker's trace, then without, and check the handshake.
+    Raises FetchError if a fetch gets no HTTP answer, SettingError for a bad `dsn`."""
+    expected = parse_dsn(dsn) if dsn else None
+    probe = new_probe(expected.org_id if expected else None)
+    first = fetch(url, probe.headers, timeout)
+    second = fetch(url, {}, timeout)
+    sent = format_sentry_trace(probe.trace_id, probe.span_id, True)
+    return Report(
+        url,
+        [
+            Section(
+                f"Fetch 1, sending the checker's trace {sent}",
+                [
+                    _status(first, url),
+                    *check_handover(first),
+                    *check_continued(first, probe),
+                ],
+            ),
+            Section(
+                "Fetch 2, sending no trace (a new visitor)",
+                [_status(second, url), *check_handover(second), *check_started(second, probe)],
+            ),
+            Section("Cache", [*check_replay(first, second, probe), *check_caching(first, second)]),
+            Section("DSN", check_dsn(dsn, second, probe)),
+        ],
+    )
+
+
+def _status(page: Page, url: str) -> Finding:
+    content_type = next(iter(page.header("content-type")), "no Content-Type")
+    text = f"HTTP {page.status}, {content_type}, {len(page.html)} characters"
+    if page.url != url:
+        text += f", redirected to {page.url}"
+    return Finding("info" if 200 <= page.status < 300 else "warn", text)
+
+
+class _Read(NamedTuple):
+    """One channel's trace ids: the first value of each name, parsed."""
+
+    sentry_trace: IncomingTrace | None
+    traceparent: IncomingTrace | None
+
+
+_Parser = Callable[[str], IncomingTrace | None]
+
+
+def check_handover(page: Page) -> list[Finding]:
+    """Whether the meta tags and Server-Timing entries are present, valid and agree."""
+    handover = page.handover
+    findings: list[Finding] = []
+    channels: list[tuple[str, _Read]] = []
+    for channel, values in (("meta", handover.meta), ("Server-Timing", handover.server_timing)):
+        if not values:
+            where = "no trace meta tags" if channel == "meta" else "Server-Timing: absent"
+            findings.append(Finding("info", where))
+            continue
+        read, problems = _read_channel(channel, values)
+        findings += problems
+        channels.append((channel, read))
+    if handover.malformed_metrics:
+        findings.append(
+            Finding("warn", f"Server-Timing: {handover.malformed_metrics} malformed entries")
+        )
+    if len(channels) == 2:
+        findings += _agree(channels[0][1], channels[1][1])
+    if not any(read.sentry_trace or read.traceparent for _, read in channels):
+        if _shared_cacheable(page):  # what metatrace does on such pages (STRIP_CACHEABLE)
+            text = (
+                "no trace on a page that shared caches may store: safe, the browser starts its own"
+            )
+        else:
+            text = "the page hands the browser no valid trace: the browser starts its own"
+        findings.append(Finding("warn", text))
+    return findings
+
+
+def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, list[Finding]]:
+    findings: list[Finding] = []
+    for name in TRACE_NAMES:
+        found = values.get(name, [])
+        if len(found) > 1:
+            findings.append(
+                Finding(
+                    "fail", f"{channel} {name}: {len(found)} of them; the browser reads the first"
+                )
+            )
+    first = {name: found[0] for name, found in values.items()}
+    sentry_trace = _parsed(channel, "sentry-trace", first, parse_sentry_trace, findings)
+    if "baggage" in first:
+        findings.append(_baggage_finding(channel, first["baggage"], sentry_trace))
+    elif sentry_trace is not None:
+        findings.append(
+            Finding(
+                "fail",
+                f"{channel} baggage: absent, next to a sentry-trace: the browser SDK would "
+                "continue the trace with an empty dynamic sampling context",
+            )
+        )
+    traceparent = _parsed(channel, "traceparent", first, parse_traceparent, findings)
+    if sentry_trace and traceparent and sentry_trace.trace_id != traceparent.trace_id:
+        findings.append(
+            Finding("fail", f"{channel}: traceparent and sentry-trace carry different traces")
+        )
+    elif sentry_trace and traceparent and sentry_trace.parent_span_id != traceparent.parent_span_id:
+        findings.append(
+            Finding("warn", f"{channel}: traceparent and sentry-trace carry different span ids")
+        )
+    return _Read(sentry_trace, traceparent), findings
+
+
+def _parsed(
+    channel: str, name: str, first: dict[str, str], parse: _Parser, findings: list[Finding]
+) -> IncomingTrace | None:
+    """`first[name]` parsed, and a finding that says whether it is valid (or absent)."""
+    if name not in first:
+        if name == "traceparent":
+            findings.append(Finding("info", f"{channel} traceparent: absent (W3C off)"))
+        return None
+    value = first[name]
+    parsed = parse(value)
+    if parsed is None:
+        findings.append(Finding("fail", f"{channel} {name}: invalid: {value[:200]!r}"))
+    else:
+        findings.append(Finding("ok", f"{channel} {name}: {value}"))
+    return parsed
+
+
+def _baggage_finding(channel: str, value: str, sentry_trace: IncomingTrace | None) -> Finding:
+    label = f"{channel} baggage"
+    dsc = parse_baggage(value).sentry
+    if not dsc:
+        return Finding("fail", f"{label}: no sentry- items in {value[:200]!r}")
+    missing = [key for key in ("trace_id", "public_key") if key not in dsc]
+    if missing:
+        return Finding("fail", f"{label}: the DSC lacks {' and '.join(missing)}: {value[:200]!r}")
+    if sentry_trace is not None and dsc["trace_id"] != sentry_trace.trace_id:
+        return Finding("fail", f"{label}: its trace_id {dsc['trace_id']} is not the sentry-trace's")
+    return Finding("ok", f"{label}: {value}")
+
+
+def _agree(meta: _Read, timing: _Read) -> list[Finding]:
+    for one, other in (
+        (meta.sentry_trace, timing.sentry_trace),
+        (meta.traceparent, timing.traceparent),
+    ):
+        if one and other and one != other:
+            return [
+                Finding(
+                    "fail",
+                    "the meta tags and Server-Timing carry different traces: "
+                    f"{_ids(one)} and {_ids(other)}",
+                )
+            ]
+    return []
+
+
+def _ids(trace: IncomingTrace) -> str:
+    return f"{trace.trace_id}-{trace.parent_span_id}"
+
+
+def page_trace(page: Page) -> IncomingTrace | None:
+    """The trace the browser continues: sentry-trace, else traceparent; meta, else Server-Timing."""
+    handover = page.handover
+    for name, parse in (("sentry-trace", parse_sentry_trace), ("traceparent", parse_traceparent)):
+        for values in (handover.meta, handover.server_timing):
+            if name in values:
+                parsed = parse(values[name][0])
+                if parsed is not None:
+                    return parsed
+    return None
+
+
+def page_dsc(page: Page) -> dict[str, str] | None:
+    """The decoded sentry- items of the page's baggage (meta, else Server-Timing)."""
+    handover = page.handover
+    for values in (handover.meta, handover.server_timing):
+        if "baggage" in values:
+            return parse_baggage(values["baggage"][0]).sentry
+    return None
+
+
+def check_continued(page: Page, probe: Probe) -> list[Finding]:
+    """Whether the page continued the checker's trace: same trace id, a span of its own,
+    the sampled flag and the DSC kept."""
+    trace = page_trace(page)
+    if trace is None and _shared_cacheable(page):
+        return [Finding("info", "not continued: there is no trace on this cacheable page")]
+    if trace is None:
+        return [Finding("fail", "not continued: the page hands the browser no trace at all")]
+    if trace.trace_id != probe.trace_id:
+        why = (
+            "; with strict trace continuation, pass --dsn so that the checker sends the org"
+            if probe.org_id is None
+            else f"; or the server's org is not {probe.org_id}, the org of --dsn"
+        )
+        return [
+            Finding(
+                "fail",
+                f"not continued: the page carries trace {trace.trace_id}, not the checker's "
+                f"{probe.trace_id}: the server ignored the incoming headers, or a cache "
+                f"served a stored page{why}",
+            )
+        ]
+    findings = [Finding("ok", f"continued: same trace id {trace.trace_id}")]
+    if trace.parent_span_id == probe.span_id:
+        findings.append(
+            Finding(
+                "fail",
+                f"span id {trace.parent_span_id} is the checker's own: the server "
+                "must give its request a span of its own, the browser's parent",
+            )
+        )
+    else:
+        findings.append(
+            Finding("ok", f"new span id {trace.parent_span_id} (the checker sent {probe.span_id})")
+        )
+    if trace.sampled is True:
+        findings.append(Finding("ok", "sampled flag kept (1)"))
+    else:
+        flag = "deferred" if trace.sampled is None else "0"
+        findings.append(
+            Finding("fail", f"sampled flag not kept: the checker sent 1, the page has {flag}")
+        )
+    dsc = page_dsc(page)
+    if dsc is not None and dsc.get("public_key") == probe.public_key:
+        findings.append(
+            Finding("ok", "the checker's DSC is kept (its public key is in the baggage)")
+        )
+    elif dsc is not None:
+        findings.append(
+            Finding(
+                "fail",
+                "the baggage is not the checker's DSC: a continued trace keeps the "
+                f"DSC of its head (public_key {dsc.get('public_key')!r})",
+            )
+        )
+    return findings
+
+
+def check_started(page: Page, probe: Probe) -> list[Finding]:
+    """Whether the page started a trace of its own that the browser can continue."""
+    trace = page_trace(page)
+    if trace is None or trace.trace_id == probe.trace_id:
+        return []  # check_handover or check_replay says what is wrong
+    handover = page.handover
+    if "sentry-trace" not in handover.meta and "sentry-trace" not in handover.server_timing:
+        return [
+            Finding(
+                "warn",
+                f"trace {trace.trace_id} in traceparent only: @sentry/browser starts "
+                "its own trace (give the server a DSN to hand it over)",
+            )
+        ]
+    return [Finding("ok", f"started trace {trace.trace_id}")]
+
+
+def check_replay(first: Page, second: Page, probe: Probe) -> list[Finding]:
+    """Whether the second visitor got the first one's trace: a cache replaying a stored page."""
+    one, two = page_trace(first), page_trace(second)
+    if two is not None and two.trace_id == probe.trace_id:
+        return [
+            Finding(
+                "fail",
+                f"replayed: fetch 2 sent no trace, yet got the checker's trace "
+                f"{probe.trace_id} from fetch 1: a cache stored the page with one visitor's "
+                "trace and serves it to the next",
+            )
+        ]
+    if one is not None and two is not None and one.trace_id == two.trace_id:
+        return [
+            Finding(
+                "fail",
+                f"replayed: both fetches got trace {one.trace_id}: a cache serves "
+                "one visitor's trace to everyone",
+            )
+        ]
+    if one is None or two is None:
+        return [Finding("info", "replay: not compared, a fetch carried no trace")]
+    return [Finding("ok", "each fetch got a trace of its own: no cache replays the trace")]
+
+
+def check_caching(first: Page, second: Page) -> list[Finding]:
+    """What Cache-Control, Age and Via say, fetch by fetch where they differ."""
+    findings = []
+    for name, explain in (("Cache-Control", _cache_control), ("Age", _age), ("Via", _via)):
+        values = [", ".join(page.header(name.lower())) or None for page in (first, second)]
+        if values[0] == values[1]:
+            findings.append(Finding("info", f"{name}: {explain(values[1], second)}"))
+        else:
+            for number, (value, page) in enumerate(zip(values, (first, second), strict=True), 1):
+                findings.append(Finding("info", f"{name} (fetch {number}): {explain(value, page)}"))
+    exposed = [
+        str(number)
+        for number, page in enumerate((first, second), 1)
+        if _shared_cacheable(page) and page.handover.meta
+    ]
+    if exposed:
+        which = f"fetch {exposed[0]} may" if len(exposed) == 1 else "fetches 1 and 2 may each"
+        findings.append(
+            Finding(
+                "warn",
+                f"{which} be stored by a shared cache with its trace tags: the cache would "
+                "hand one visitor's trace to others",
+            )
+        )
+    return findings
+
+
+def _shared_cacheable(page: Page) -> bool:
+    cache_control = ", ".join(page.header("cache-control")) or None
+    expires, date = (next(iter(page.header(name)), None) for name in ("expires", "date"))
+    return is_shared_cacheable(cache_control, expires, date)
+
+
+def _cache_control(value: str | None, page: Page) -> str:
+    lowered = (value or "").lower()
+    if _shared_cacheable(page):
+        meaning = "shared caches, a CDN or a proxy, may store this page"
+    elif "no-store" in lowered:
+        meaning = "no cache may store this page"
+    elif "private" in lowered:
+        meaning = "only the visitor's browser may store this page"
+    else:
+        meaning = "no explicit permission for shared caches"
+    return f"{value} ({meaning})" if value else f"absent ({meaning})"
+
+
+def _age(value: str | None, page: Page) -> str:
+    if value is None:
+        return "absent (no cache said it served a stored copy)"
+    if not value.strip().isdigit():
+        return f"{value} (not a number of seconds: caches must ignore it)"
+    return f"{value} (served from a cache, stored {value.strip()} s before)"
+
+
+def _via(value: str | None, page: Page) -> str:
+    return "absent (no proxy announced itself)" if value is None else f"{value} (through a proxy)"
+
+
+def check_dsn(dsn: str | None, started: Page, probe: Probe) -> list[Finding]:
+    """Whether the DSC of the trace the server started carries the DSN's public key and org."""
+    if not dsn:
+        return [Finding("info", "not checked: give --dsn to compare the public key and org")]
+    expected = parse_dsn(dsn)
+    dsc = page_dsc(started)
+    if dsc is None:
+        return [
+            Finding(
+                "fail",
+                "fetch 2 started a trace with no baggage, so no public key: "
+                "is the server's DSN set?",
+            )
+        ]
+    if dsc.get("public_key") == probe.public_key:
+        return [Finding("info", "not checked: fetch 2 got the checker's own DSC back (replayed)")]
+    findings = []
+    key = dsc.get("public_key")
+    if key == expected.public_key:
+        findings.append(Finding("ok", f"public key {key} matches --dsn"))
+    else:
+        findings.append(
+            Finding("fail", f"public key {key!r} in the baggage, {expected.public_key!r} in --dsn")
+        )
+    org = dsc.get("org_id")
+    if expected.org_id is None:
+        findings.append(Finding("info", "org not compared: the DSN's host names no org (oNNN.)"))
+    elif org == expected.org_id:
+        findings.append(Finding("ok", f"org {org} matches --dsn"))
+    elif org is None:
+        findings.append(
+            Finding("warn", f"the baggage carries no org_id; --dsn says {expected.org_id}")
+        )
+    else:
+        findings.append(Finding("fail", f"org {org} in the baggage, {expected.org_id} in --dsn"))
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+MARKS: dict[Level, str] = {"ok": "ok", "info": "-", "warn": "WARN", "fail": "FAIL"}
+
+
+def render(report: Report) -> str:
+    """The report in plain words, one finding a line, and a closing verdict."""
+    lines = [f"Checking {printable(report.url)}"]
+    for section in report.sections:
+        lines += ["", section.title]
+        lines += [f"  {MARKS[f.level]:<4}  {printable(f.text)}" for f in section.findings]
+    failed, warned = len(report.findings("fail")), len(report.findings("warn"))
+    verdict = (
+        f"{failed} check{'s' if failed != 1 else ''} failed" if failed else "the handshake works"
+    )
+    if warned:
+        verdict += f", {warned} warning{'s' if warned != 1 else ''}"
+    lines += ["", f"Result: {verdict} (exit status {report.exit_status})"]
+    return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """`text` with control and other invisible characters escaped: what a page sends must not
+    drive the terminal (escape sequences) or hide in the report."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

@@ -1,0 +1,563 @@
+"""`python -m metatrace check URL` against real servers: the sample site (pytest-django's
+live_server), pages served through real caching layers (Django's cache middleware and
+`cache_page`, a caching proxy), and stdlib-served pages with missing, malformed or
+Server-Timing-only trace data."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+
+import metatrace
+from metatrace.checker import (
+    FAILED,
+    OK,
+    UNREACHABLE,
+    USAGE,
+    Report,
+    check,
+    check_continued,
+    fetch,
+    new_probe,
+    render,
+)
+from metatrace.handover import parse_server_timing, read_meta
+from tests.conftest import SAMPLE_PAGES, parse_trace_meta, run_python, split_sentry_trace
+
+pytestmark = [pytest.mark.usefixtures("django_config")]
+
+SITE_KEY = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+SITE_DSN = f"https://{SITE_KEY}@o7.ingest.example.invalid/2"
+OTHER_KEY = "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+
+
+def _texts(report: Report, level: str) -> list[str]:
+    return [finding.text for finding in report.findings(level)]  # type: ignore[arg-type]
+
+
+def _replay(report: Report) -> str:
+    """The one failure that says a cache replayed a page."""
+    (replay,) = [text for text in _texts(report, "fail") if text.startswith("replayed")]
+    return replay
+
+
+def _with_dsn(settings: Any, **extra: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "DSN": SITE_DSN, **extra}
+
+
+# ---------------------------------------------------------------------------------------------
+# The sample site, through the real middleware
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SAMPLE_PAGES)
+def test_the_sample_site_passes(live_server: Any, settings: Any, path: str) -> None:
+    _with_dsn(settings)
+    report = check(live_server.url + path, dsn=SITE_DSN)
+    assert report.exit_status == OK, render(report)
+    assert _texts(report, "fail") == [] and _texts(report, "warn") == []
+    assert "continued: same trace id" in render(report)
+    assert "Result: the handshake works (exit status 0)" in render(report)
+
+
+def test_continuation_is_judged_on_what_the_page_really_carries(
+    live_server: Any, settings: Any
+) -> None:
+    _with_dsn(settings)
+    probe = new_probe()
+    page = fetch(live_server.url + "/", probe.headers, timeout=10)
+    # The page as BeautifulSoup reads it: our trace, a span of the server's own, sampled.
+    trace_id, span_id, flag = split_sentry_trace(parse_trace_meta(page.html)["sentry-trace"])
+    assert (trace_id, flag) == (probe.trace_id, "1") and span_id != probe.span_id
+    findings = check_continued(page, probe)
+    assert [f.level for f in findings] == ["ok"] * 4
+    assert f"new span id {span_id} (the checker sent {probe.span_id})" in [f.text for f in findings]
+    # Against a probe the page did not continue, the same page fails.
+    assert check_continued(page, new_probe())[0].level == "fail"
+
+
+def test_the_sample_site_server_timing_is_read_when_present(live_server: Any) -> None:
+    with urllib.request.urlopen(live_server.url + "/", timeout=10) as response:
+        header = response.headers.get_all("Server-Timing") or []
+    text = render(check(live_server.url + "/"))
+    if any("traceparent" in value for value in header):
+        assert "ok    Server-Timing traceparent: 00-" in text
+    else:
+        assert "Server-Timing: absent" in text
+
+
+def test_a_site_without_dsn_hands_the_browser_only_traceparent(live_server: Any) -> None:
+    report = check(live_server.url + "/")
+    assert report.exit_status == OK
+    assert any("traceparent only" in text for text in _texts(report, "warn"))
+    # With --dsn the user expects the site's key on the page: there is none.
+    report = check(live_server.url + "/", dsn=SITE_DSN)
+    assert report.exit_status == FAILED
+    assert _texts(report, "fail") == [
+        "fetch 2 started a trace with no baggage, so no public key: is the server's DSN set?"
+    ]
+
+
+def test_a_dsn_of_another_project_fails(live_server: Any, settings: Any) -> None:
+    _with_dsn(settings)
+    report = check(live_server.url + "/", dsn=f"https://{OTHER_KEY}@o7.ingest.example.invalid/9")
+    assert report.exit_status == FAILED
+    assert _texts(report, "fail") == [
+        f"public key {SITE_KEY!r} in the baggage, {OTHER_KEY!r} in --dsn"
+    ]
+
+
+def test_a_dsn_of_another_org_fails_and_says_why_the_trace_was_not_continued(
+    live_server: Any, settings: Any
+) -> None:
+    _with_dsn(settings)
+    report = check(live_server.url + "/", dsn=f"https://{SITE_KEY}@o8.ingest.example.invalid/2")
+    failures = _texts(report, "fail")
+    # The checker sent org 8 (from --dsn): a server of org 7 starts a trace of its own.
+    assert failures[0].startswith("not continued:")
+    assert failures[0].endswith("or the server's org is not 8, the org of --dsn")
+    assert failures[1:] == ["org 7 in the baggage, 8 in --dsn"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Real caching layers that replay a stored page
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_cache() -> None:
+    cache.clear()
+
+
+@pytest.mark.urls("tests.urls")
+@pytest.mark.usefixtures("empty_cache")
+def test_cache_page_replaying_the_first_visitors_trace_is_caught(
+    live_server: Any, settings: Any
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    report = check(live_server.url + "/t/cache-page/")
+    assert report.exit_status == FAILED
+    # Django's caches replay the stored body; middleware may still add headers of its own
+    # (Server-Timing) around it, which the checker would report too: look for the replay.
+    assert _replay(report).startswith(
+        "replayed: fetch 2 sent no trace, yet got the checker's trace"
+    )
+    text = render(report)
+    assert "Cache-Control: max-age=60 (shared caches, a CDN or a proxy, may store this page)" in (
+        text
+    )
+    assert "fetches 1 and 2 may each be stored by a shared cache with its trace tags" in text
+
+
+@pytest.mark.urls("tests.urls")
+@pytest.mark.usefixtures("empty_cache")
+def test_cache_page_with_the_tags_stripped_is_safe(live_server: Any) -> None:
+    report = check(live_server.url + "/t/cache-page/")
+    assert report.exit_status == OK, render(report)
+    assert "no trace on a page that shared caches may store" in render(report)
+
+
+@contextmanager
+def _running(server: HTTPServer) -> Iterator[str]:
+    """The server's base URL while it serves from a thread."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _django_server(middleware: list[str], settings: Any) -> AbstractContextManager[str]:
+    """The test site under a middleware stack of our own (live_server's is fixed at start)."""
+    settings.MIDDLEWARE = middleware
+    return _running(
+        make_server("127.0.0.1", 0, WSGIHandler(), handler_class=_QuietWSGIRequestHandler)
+    )
+
+
+class _QuietWSGIRequestHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+SITE_CACHE = [
+    "django.middleware.cache.UpdateCacheMiddleware",
+    "metatrace.middleware.TraceMiddleware",
+    "django.middleware.cache.FetchFromCacheMiddleware",
+]
+
+
+@pytest.mark.urls("tests.urls")
+@pytest.mark.usefixtures("empty_cache")
+def test_the_cache_middleware_replaying_a_page_is_caught(settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    with _django_server(SITE_CACHE, settings) as url:
+        report = check(url + "/t/tag/")
+    assert report.exit_status == FAILED
+    assert _replay(report).startswith("replayed: fetch 2 sent no trace")
+
+
+@pytest.mark.urls("tests.urls")
+@pytest.mark.usefixtures("empty_cache")
+def test_the_cache_middleware_with_the_tags_stripped_warns_of_the_stored_first_page(
+    settings: Any,
+) -> None:
+    with _django_server(SITE_CACHE, settings) as url:
+        report = check(url + "/t/tag/")
+    # The first visitor's page leaves with its tags (the cache middleware adds Cache-Control
+    # after TraceMiddleware saw it): a CDN in front would store it. The replay loses them.
+    assert report.exit_status == OK, render(report)
+    assert _texts(report, "warn") == [
+        "no trace on a page that shared caches may store: safe, the browser starts its own",
+        "fetch 1 may be stored by a shared cache with its trace tags: the cache would hand "
+        "one visitor's trace to others",
+    ]
+
+
+@pytest.mark.urls("tests.urls")
+def test_a_gzipped_page_is_read(settings: Any) -> None:
+    _with_dsn(settings)
+    middleware = ["django.middleware.gzip.GZipMiddleware", "metatrace.middleware.TraceMiddleware"]
+    with _django_server(middleware, settings) as url:
+        page = fetch(url + "/", {}, timeout=10)
+        report = check(url + "/", dsn=SITE_DSN)
+    assert page.header("content-encoding") == ["gzip"]
+    assert parse_trace_meta(page.html)  # the tags were read from the decompressed body
+    assert report.exit_status == OK, render(report)
+
+
+class _CachingProxy(BaseHTTPRequestHandler):
+    """A cache that stores every first response and replays it, as a CDN told to "cache
+    everything" does, whatever the page's Cache-Control says."""
+
+    upstream = ""
+    stored: dict[str, tuple[int, list[tuple[str, str]], bytes]]
+    hits: list[str]
+
+    def do_GET(self) -> None:
+        if self.path in self.stored:
+            self.hits.append(self.path)
+            status, headers, body = self.stored[self.path]
+            headers = [*headers, ("Age", "42")]
+        else:
+            forwarded = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            request = urllib.request.Request(self.upstream + self.path, headers=forwarded)
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, body = response.status, response.read()
+                headers = [
+                    (k, v)
+                    for k, v in response.headers.items()
+                    if k.lower() not in ("connection", "transfer-encoding", "date", "server")
+                ]
+            headers.append(("Via", "1.1 test-proxy"))
+            self.stored[self.path] = (status, headers, body)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def _caching_proxy(upstream: str) -> type[_CachingProxy]:
+    """A proxy class of its own, with an empty store, in front of `upstream`."""
+    return type("Proxy", (_CachingProxy,), {"upstream": upstream, "stored": {}, "hits": []})
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> AbstractContextManager[str]:
+    return _running(ThreadingHTTPServer(("127.0.0.1", 0), handler))
+
+
+def test_a_caching_proxy_replaying_the_sample_site_is_caught(
+    live_server: Any, settings: Any
+) -> None:
+    _with_dsn(settings)
+    proxy = _caching_proxy(live_server.url)
+    with _serve(proxy) as url:
+        report = check(url + "/", dsn=SITE_DSN)
+    assert proxy.hits == ["/"]  # the second fetch came from the store
+    assert report.exit_status == FAILED
+    assert [text.split(":")[0] for text in _texts(report, "fail")] == ["replayed"]
+    text = render(report)
+    assert "Age (fetch 1): absent (no cache said it served a stored copy)" in text
+    assert "Age (fetch 2): 42 (served from a cache, stored 42 s before)" in text
+    assert "Via: 1.1 test-proxy (through a proxy)" in text
+    # fetch 2 got the checker's DSC back: the DSN cannot be judged from it.
+    assert "not checked: fetch 2 got the checker's own DSC back (replayed)" in text
+
+
+def test_a_warm_caching_proxy_is_caught_too(live_server: Any, settings: Any) -> None:
+    _with_dsn(settings)
+    proxy = _caching_proxy(live_server.url)
+    with _serve(proxy) as url:
+        with urllib.request.urlopen(url + "/", timeout=10) as response:  # an earlier visitor
+            earlier = split_sentry_trace(parse_trace_meta(response.read().decode())["sentry-trace"])
+        report = check(url + "/", dsn=SITE_DSN)
+    assert proxy.hits == ["/", "/"]  # both fetches came from the store
+    failures = _texts(report, "fail")
+    assert failures[0].startswith(f"not continued: the page carries trace {earlier[0]}, not")
+    assert failures[1:] == [
+        f"replayed: both fetches got trace {earlier[0]}: a cache serves one visitor's trace "
+        "to everyone"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages with missing, malformed or Server-Timing-only trace data, served by the stdlib
+# ---------------------------------------------------------------------------------------------
+
+HEAD = "<!doctype html><html><head><title>page</title>{}</head><body>page</body></html>"
+MALFORMED = (
+    '<meta name="sentry-trace" content="not-a-trace">'
+    '<meta name="baggage" content="sentry-trace_id">'
+    '<meta name="traceparent" content="00-ZZZ-01">'
+)
+OTHER_TRACE = f"{'a' * 32}-{'b' * 16}-1"
+# An escape sequence (clear the screen) and an entity for a right-to-left override.
+HOSTILE_META = '<meta name="sentry-trace" content="\x1b[2J&#x202e;">'
+STALE_TIMING = (
+    f'sentry-trace;desc="{OTHER_TRACE}", '
+    f'baggage;desc="sentry-trace_id={"a" * 32},sentry-public_key={OTHER_KEY}"'
+)
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"'
+
+
+def _every_character_escaped(value: str) -> str:
+    return '"' + "".join("\\" + character for character in value) + '"'
+
+
+def _timing(trace: metatrace.TraceContext, quote: Callable[[str], str]) -> str:
+    # Another metric first, whose quoted desc holds a comma, a quote and a backslash.
+    return (
+        'total;dur=1.5;desc="a, \\"quoted\\" \\\\ text", '
+        f"sentry-trace;desc={quote(trace.sentry_trace)};dur=0, "
+        f"baggage;desc={quote(trace.baggage)}, "
+        f"traceparent;desc={quote(trace.traceparent)}"
+    )
+
+
+class _Pages(BaseHTTPRequestHandler):
+    """Pages that continue the incoming trace with metatrace's public API, each handing it
+    over in its own (right or wrong) way."""
+
+    def do_GET(self) -> None:
+        trace = metatrace.continue_trace(dict(self.headers.items()))
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        html = HEAD.format("")
+        if self.path == "/malformed/":
+            html = HEAD.format(MALFORMED)
+        elif self.path == "/server-timing/":
+            headers.append(("Server-Timing", _timing(trace, _quoted)))
+        elif self.path == "/server-timing-escaped/":
+            headers.append(("Server-Timing", _timing(trace, _every_character_escaped)))
+        elif self.path == "/stale-server-timing/":
+            html = HEAD.format(str(trace.meta()))
+            headers.append(("Server-Timing", STALE_TIMING))
+        elif self.path == "/hostile/":
+            html = HEAD.format(HOSTILE_META)
+            headers.append(("Via", "1.1 \x1b]0;owned\x07proxy"))
+        elif self.path == "/twice/":
+            stale = f'<meta name="sentry-trace" content="{OTHER_TRACE}">'
+            html = HEAD.format(stale + str(trace.meta()))
+        body = html.encode()
+        self.send_response(200)
+        for name, value in [*headers, ("Content-Length", str(len(body)))]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def pages() -> Iterator[str]:
+    metatrace.configure(dsn=SITE_DSN, w3c=True)
+    with _serve(_Pages) as url:
+        yield url
+
+
+def test_a_page_without_tags_fails(pages: str) -> None:
+    report = check(pages + "/no-tags/")
+    assert report.exit_status == FAILED
+    assert _texts(report, "fail") == ["not continued: the page hands the browser no trace at all"]
+    assert "no trace meta tags" in _texts(report, "info")
+    assert "Server-Timing: absent" in _texts(report, "info")
+
+
+def test_malformed_tags_fail_each(pages: str) -> None:
+    report = check(pages + "/malformed/")
+    assert report.exit_status == FAILED
+    assert _texts(report, "fail")[:3] == [
+        "meta sentry-trace: invalid: 'not-a-trace'",
+        "meta baggage: no sentry- items in 'sentry-trace_id'",
+        "meta traceparent: invalid: '00-ZZZ-01'",
+    ]
+
+
+@pytest.mark.parametrize("path", ["/server-timing/", "/server-timing-escaped/"])
+def test_server_timing_alone_hands_the_trace_over(pages: str, path: str) -> None:
+    report = check(pages + path, dsn=SITE_DSN)
+    assert report.exit_status == OK, render(report)
+    text = render(report)
+    assert "continued: same trace id" in text
+    assert "ok    Server-Timing sentry-trace: " in text
+    assert "ok    Server-Timing baggage: sentry-trace_id=" in text
+    assert "public key 5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e matches --dsn" in text
+    assert "no trace meta tags" in text
+
+
+def test_server_timing_of_another_trace_than_the_tags_fails(pages: str) -> None:
+    report = check(pages + "/stale-server-timing/")
+    failures = _texts(report, "fail")
+    assert len(failures) == 2  # once per fetch
+    assert failures[0].startswith("the meta tags and Server-Timing carry different traces")
+    assert OTHER_TRACE.rsplit("-", 1)[0] in failures[0]
+
+
+def test_what_a_page_sends_cannot_drive_the_terminal(pages: str) -> None:
+    text = render(check(pages + "/hostile/"))
+    assert all(line.isprintable() for line in text.splitlines())
+    assert "meta sentry-trace: invalid: '\\x1b[2J\\u202e'" in text
+    assert "Via: 1.1 \\x1b]0;owned\\x07proxy (through a proxy)" in text
+
+
+def test_a_second_sentry_trace_tag_fails(pages: str) -> None:
+    report = check(pages + "/twice/")
+    assert "meta sentry-trace: 2 of them; the browser reads the first" in _texts(report, "fail")
+    # ...and the browser reads the stale one: the checker's trace was not continued.
+    assert any(text.startswith("not continued") for text in _texts(report, "fail"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The readers, on their own
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, metrics, malformed",
+    [
+        ([], [], 0),
+        (["total;dur=12"], [("total", {"dur": "12"})], 0),
+        (['a;desc="x, y"', "b"], [("a", {"desc": "x, y"}), ("b", {})], 0),
+        (['a;desc="say \\"hi\\" \\\\o/"'], [("a", {"desc": 'say "hi" \\o/'})], 0),
+        (['a;desc="\\a\\b\\c"'], [("a", {"desc": "abc"})], 0),
+        (["a ; DESC = tok ; desc=second"], [("a", {"desc": "tok"})], 0),
+        (['a;desc="unterminated, b;dur=1'], [], 1),
+        (["(bad);dur=1, good"], [("good", {})], 1),
+        (['a;desc="x"y, b'], [("b", {})], 1),
+        (["  ,, a ,"], [("a", {})], 0),
+    ],
+)
+def test_server_timing_parsing(
+    values: list[str], metrics: list[tuple[str, dict[str, str]]], malformed: int
+) -> None:
+    parsed, skipped = parse_server_timing(values)
+    assert [(metric.name, metric.params) for metric in parsed] == metrics
+    assert skipped == malformed
+
+
+def test_meta_reading_decodes_entities_like_a_browser() -> None:
+    html = (
+        '<head><META NAME="baggage" content="sentry-a=1&amp;2,sentry-b=&quot;">'
+        '<meta name="sentry-trace" content="first" content="second">'
+        '<meta name="Sentry-Trace" content="not read: names are case-sensitive"></head>'
+    )
+    assert read_meta(html) == {"baggage": ['sentry-a=1&2,sentry-b="'], "sentry-trace": ["first"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# The command line, run for real
+# ---------------------------------------------------------------------------------------------
+
+
+def _cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "metatrace", "check", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_command_line_passes_the_sample_site(live_server: Any, settings: Any) -> None:
+    _with_dsn(settings)
+    result = _cli(live_server.url + "/", "--dsn", SITE_DSN)
+    assert result.returncode == OK, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Checking {live_server.url}/"
+    assert "  ok    sampled flag kept (1)" in lines
+    assert f"  ok    public key {SITE_KEY} matches --dsn" in lines
+    assert lines[-1] == "Result: the handshake works (exit status 0)"
+
+
+@pytest.mark.urls("tests.urls")
+@pytest.mark.usefixtures("empty_cache")
+def test_the_command_line_catches_a_cached_page(live_server: Any, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    result = _cli(live_server.url + "/t/cache-page/")
+    assert result.returncode == FAILED, result.stdout + result.stderr
+    assert "  FAIL  replayed: fetch 2 sent no trace" in result.stdout
+    assert re.fullmatch(
+        r"Result: \d+ checks? failed, 1 warning \(exit status 1\)", result.stdout.splitlines()[-1]
+    )
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # nothing listens once the socket closes
+
+
+def test_an_unreachable_url_is_a_clear_error() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    result = _cli(url, "--timeout", "5")
+    assert result.returncode == UNREACHABLE
+    assert result.stdout == ""
+    assert result.stderr == f"metatrace check: cannot fetch {url}: Connection refused\n"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["ftp://127.0.0.1/"], "URL 'ftp://127.0.0.1/' must start with http:// or https://"),
+        (["http://[::1"], "URL 'http://[::1' is not a URL: Invalid IPv6 URL"),
+        (["http://127.0.0.1/", "--dsn", "nope"], "--dsn 'nope' is not a Sentry DSN"),
+        (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be a positive number"),
+        (["http://127.0.0.1/", "--timeout", "inf"], "--timeout must be a positive number"),
+    ],
+)
+def test_a_bad_command_line_says_what_is_wrong(arguments: list[str], message: str) -> None:
+    result = _cli(*arguments)
+    assert result.returncode == USAGE
+    assert f"python -m metatrace check: error: {message}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_checker_imports_neither_django_nor_jinja() -> None:
+    result = run_python(
+        "import sys, metatrace.checker, metatrace.__main__; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'jinja2')))"
+    )
+    assert result.stdout.strip() == "[]", result.stderr
