@@ -32,7 +32,7 @@ class TraceMetaExtension(Extension):
         previous: Token | None = None
         for token in stream:
             if token.type == "name":
-                if previous is not None and previous.type == "block_begin":
+                if previous is not None and previous.type in _STATEMENT_BEGIN:
                     if token.value in JINJA_CACHE_TAGS:
                         open_caches.append(token.value)
                     elif open_caches and token.value == f"end{open_caches[-1]}":
@@ -45,6 +45,10 @@ class TraceMetaExtension(Extension):
                         )
             previous = token
             yield token
+
+
+# What comes before a tag's name: `{%`, or the prefix of a line statement (`# cache 60`).
+_STATEMENT_BEGIN = frozenset({"block_begin", "linestatement_begin"})
 
 
 def _not_attribute(previous: Token | None) -> bool:

@@ -77,9 +77,9 @@ def test_allow_cached_tag_turns_the_error_into_a_warning(settings: Any) -> None:
 # Jinja (Flask-Caching's `{% cache %}` extension)
 
 
-def _jinja() -> jinja2.Environment:
+def _jinja(**options: Any) -> jinja2.Environment:
     return jinja2.Environment(
-        extensions=[TraceMetaExtension, "flask_caching.jinja2ext.CacheExtension"]
+        extensions=[TraceMetaExtension, "flask_caching.jinja2ext.CacheExtension"], **options
     )
 
 
@@ -98,6 +98,16 @@ def test_the_jinja_global_refuses_a_cache_block(source: str) -> None:
         _jinja().from_string(source)
     assert raised.value.message == REFUSED.format(tag="trace_meta")
     assert raised.value.lineno == source[: source.index("trace_meta")].count("\n") + 1
+
+
+def test_line_statements_are_read_too() -> None:
+    environment = _jinja(line_statement_prefix="#")
+    inside = "# cache 60\n<head>{{ trace_meta() }}</head>\n# endcache\n"
+    with pytest.raises(jinja2.TemplateSyntaxError) as raised:
+        environment.from_string(inside)
+    assert (raised.value.message, raised.value.lineno) == (REFUSED.format(tag="trace_meta"), 2)
+    after = "# cache 60\n<nav></nav>\n# endcache\n<head>{{ trace_meta() }}</head>\n"
+    assert environment.from_string(after) is not None
 
 
 @pytest.mark.parametrize(

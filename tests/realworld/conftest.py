@@ -14,7 +14,22 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, split_sentry_trace
+
 SETTINGS = "tests.realworld.settings"
+# What the tests send: a sampled trace, so every tag shows whether it was continued.
+HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"}
+
+
+def continued(html: str) -> str:
+    """The span id of the page's tags, once they are shown to continue HEADERS' trace."""
+    tags = parse_trace_meta(html)
+    trace_id, span_id, flag = split_sentry_trace(tags["sentry-trace"])
+    assert (trace_id, flag) == (INCOMING_TRACE, "1")
+    assert span_id != INCOMING_SPAN  # the server's own span (design decision 2)
+    assert tags["traceparent"] == f"00-{INCOMING_TRACE}-{span_id}-01"
+    assert f"sentry-trace_id={INCOMING_TRACE}" in tags["baggage"].split(",")
+    return span_id
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

@@ -10,17 +10,8 @@ from django.test import Client
 from django.views.defaults import server_error
 
 import metatrace
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, split_sentry_trace
-
-HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"}
-
-
-def continued(html: str) -> None:
-    tags = parse_trace_meta(html)
-    assert split_sentry_trace(tags["sentry-trace"])[0] == INCOMING_TRACE
-    assert tags["traceparent"].split("-")[1] == INCOMING_TRACE
-    assert "sentry-trace_id=" + INCOMING_TRACE in tags["baggage"]
-
+from tests.conftest import parse_trace_meta
+from tests.realworld.conftest import HEADERS, continued
 
 # Django admin: templates/admin/base_site.html extends the admin's own, adding the tag.
 
