@@ -60,14 +60,14 @@ class TraceMiddleware:
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
-        outer = _request_trace.set(context)
+        nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
                 response = _continued_by_otel(request, self.get_response)
             else:
                 response = self.get_response(request)
         finally:
-            _request_trace.reset(outer)
+            _request_trace.reset(nesting)
             deactivate(token)
         return _finish(response, context)
 
@@ -77,14 +77,14 @@ class TraceMiddleware:
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
-        outer = _request_trace.set(context)
+        nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
                 response = await _continued_by_otel(request, self.get_response)
             else:
                 response = await self.get_response(request)  # type: ignore[misc]
         finally:
-            _request_trace.reset(outer)
+            _request_trace.reset(nesting)
             deactivate(token)
         return _finish(response, context)
 
