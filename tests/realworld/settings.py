@@ -13,6 +13,9 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
     "metatrace",
+    # The one-line recipes (templates/ and wagtail_hooks.py): above django.contrib.admin and
+    # rest_framework, so that their template overrides are found first.
+    "tests.realworld.recipes",
     "tests.realworld",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -53,10 +56,8 @@ ROOT_URLCONF = "tests.realworld.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        # The site's app (tests.realworld) comes before django.contrib.admin and
-        # rest_framework in INSTALLED_APPS, so its templates/ folder holds the one-line
-        # overrides of theirs, next to the site's 404.html and 500.html. (Not in DIRS as well:
-        # reached by two loaders, an override would extend itself and render the tags twice.)
+        # The overrides are found through APP_DIRS only. Reached by two loaders (DIRS too),
+        # an override would extend itself once more and render the tags twice.
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
