@@ -25,6 +25,7 @@ SETTINGS = {
     "STRIP_CACHEABLE": "strip_cacheable",
     "SOURCE": "source",
     "PROPAGATION_TARGETS": "propagation_targets",
+    "ALLOW_CACHED_TAG": "allow_cached_tag",
 }
 
 

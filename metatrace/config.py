@@ -48,6 +48,7 @@ class Config(NamedTuple):
     strip_cacheable: bool = True
     source: str = "auto"
     propagation_targets: tuple[str, ...] | None = None
+    allow_cached_tag: bool = False
 
 
 _config: Config | None = None
@@ -71,6 +72,7 @@ def configure(
     strip_cacheable: bool = True,
     source: str = "auto",
     propagation_targets: Sequence[str] | None = None,
+    allow_cached_tag: bool = False,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -112,6 +114,7 @@ def configure(
         ("w3c", w3c),
         ("strict_trace_continuation", strict_trace_continuation),
         ("strip_cacheable", strip_cacheable),
+        ("allow_cached_tag", allow_cached_tag),
     ):
         if not isinstance(flag, bool):
             raise SettingError(name, f"must be True or False, not {flag!r}")
@@ -138,6 +141,7 @@ def configure(
         strip_cacheable=strip_cacheable,
         source=source,
         propagation_targets=targets,
+        allow_cached_tag=allow_cached_tag,
     )
     return _config
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -13,8 +14,13 @@ from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
-from .context import TraceContext, activate, deactivate
+from .context import TraceContext, activate, deactivate, get_active
 from .sources import OTEL
+
+# The context that a TraceMiddleware further out has activated for the request running here.
+# A context activated any other way (continue_trace() in a test or a script) is not a request:
+# a request that reaches the middleware under it still continues its own headers.
+_request_trace: ContextVar[TraceContext | None] = ContextVar("metatrace_request", default=None)
 
 
 class TraceMiddleware:
@@ -28,6 +34,10 @@ class TraceMiddleware:
     the context here is never even parsed: the tracer's own integration continued the trace.
     It is the fallback for requests that the tracer does not cover, so that no thread ever
     keeps one trace for every request it serves.
+
+    A run nested inside a request (Wagtail's preview runs the middleware chain again on a
+    dummy request; so does any inner `get_response`) keeps the request's active trace: the
+    dummy request carries no trace headers, and a fresh trace would replace the real one.
     """
 
     sync_capable = True
@@ -48,30 +58,48 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        if _nested(request):
+            return self.get_response(request)  # the outer run finishes the response
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
+        nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
                 response = _continued_by_otel(request, self.get_response)
             else:
                 response = self.get_response(request)
         finally:
+            _request_trace.reset(nesting)
             deactivate(token)
         return _finish(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if _nested(request):
+            return await self.get_response(request)  # type: ignore[misc,no-any-return]
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
+        nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
                 response = await _continued_by_otel(request, self.get_response)
             else:
                 response = await self.get_response(request)  # type: ignore[misc]
         finally:
+            _request_trace.reset(nesting)
             deactivate(token)
         return _finish(response, context)
+
+
+def _nested(request: HttpRequest) -> bool:
+    """Whether this run is inside a request's: then the inner request gets the active trace
+    (the request's own, or whatever the view made active) and nothing changes."""
+    outer = _request_trace.get()
+    if outer is None:
+        return False
+    request.metatrace = get_active() or outer  # type: ignore[attr-defined]
+    return True
 
 
 def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -> Any:

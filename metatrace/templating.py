@@ -1,10 +1,23 @@
-"""What templates receive: `trace_meta` that renders when printed or called, not before."""
+"""What templates receive: `trace_meta` that renders when printed or called, not before;
+and the refusal to render it inside a fragment cache."""
 
 from __future__ import annotations
 
+import warnings
+
 from markupsafe import Markup
 
+from . import config as _settings
 from .sources import current
+
+# Block tags that store what they render and serve it to later requests: Django's, Wagtail's,
+# and the `{% cache %}` of Jinja's fragment-cache extensions (Flask-Caching, django-jinja).
+DJANGO_CACHE_TAGS = frozenset({"cache", "wagtailcache", "wagtailpagecache"})
+JINJA_CACHE_TAGS = frozenset({"cache"})
+
+
+class CachedTraceMetaWarning(UserWarning):
+    """The tags inside a fragment cache, let through by `ALLOW_CACHED_TAG`."""
 
 
 class LazyTraceMeta:
@@ -29,3 +42,18 @@ class LazyTraceMeta:
 
 
 lazy_trace_meta = LazyTraceMeta()
+
+
+def refuse_cached(tag: str, cache_tag: str) -> str | None:
+    """The error message for `tag` compiled inside `{% cache_tag %}`; None (after a warning)
+    when the site has set ALLOW_CACHED_TAG."""
+    message = (
+        f"{tag} is inside {{% {cache_tag} %}}: the cached fragment would show its first "
+        "visitor's trace to every later visitor (and, under a shared key, on other pages). "
+        f"Render {tag} outside the cached block, or set METATRACE['ALLOW_CACHED_TAG'] = True "
+        "(configure(allow_cached_tag=True) without Django) to make this a warning."
+    )
+    if not _settings.get_config().allow_cached_tag:
+        return message
+    warnings.warn(message, CachedTraceMetaWarning, stacklevel=3)
+    return None

@@ -94,6 +94,10 @@ def test_self_hosted_dsn_with_path_and_port() -> None:
             "metatrace: strict_trace_continuation must be True or False, not 1",
         ),
         (
+            {"allow_cached_tag": None},
+            "metatrace: allow_cached_tag must be True or False, not None",
+        ),
+        (
             {"release": "\ud800"},
             "metatrace: release '\\ud800' is not valid text (it cannot be encoded as UTF-8)",
         ),

@@ -5,6 +5,7 @@ from django.template.base import Parser, Token
 from markupsafe import Markup
 
 from ..sources import current
+from ..templating import DJANGO_CACHE_TAGS, refuse_cached
 
 register = template.Library()
 
@@ -25,8 +26,15 @@ class TraceMetaNode(template.Node):
 @register.tag(name="trace_meta")
 def trace_meta_tag(parser: Parser, token: Token) -> TraceMetaNode:
     """`{% trace_meta %}`: the escaped meta tags of the active trace; `{% trace_meta as name %}`
-    stores them in the context instead, as simple tags do."""
+    stores them in the context instead, as simple tags do. It refuses to compile inside a
+    fragment cache, which would serve one visitor's trace to the next."""
     name, *arguments = token.split_contents()
+    # The block tags being compiled around this one, outermost first.
+    cache_tag = next((tag for tag, _ in parser.command_stack if tag in DJANGO_CACHE_TAGS), None)
+    if cache_tag is not None:
+        message = refuse_cached(f"{{% {name} %}}", cache_tag)
+        if message is not None:
+            raise template.TemplateSyntaxError(message)
     if not arguments:
         return TraceMetaNode(None)
     if len(arguments) == 2 and arguments[0] == "as":
