@@ -22,6 +22,8 @@ SETTINGS = {
     "STRIP_CACHEABLE": "strip_cacheable",
     "SOURCE": "source",
     "PROPAGATION_TARGETS": "propagation_targets",
+    "SERVER_TIMING": "server_timing",
+    "INJECT": "inject",
 }
 
 

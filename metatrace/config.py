@@ -48,6 +48,8 @@ class Config(NamedTuple):
     strip_cacheable: bool = True
     source: str = "auto"
     propagation_targets: tuple[str, ...] | None = None
+    server_timing: bool = True
+    inject: bool = False
 
 
 _config: Config | None = None
@@ -71,6 +73,8 @@ def configure(
     strip_cacheable: bool = True,
     source: str = "auto",
     propagation_targets: Sequence[str] | None = None,
+    server_timing: bool = True,
+    inject: bool = False,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -118,6 +122,8 @@ def configure(
         ("w3c", w3c),
         ("strict_trace_continuation", strict_trace_continuation),
         ("strip_cacheable", strip_cacheable),
+        ("server_timing", server_timing),
+        ("inject", inject),
     ):
         if not isinstance(flag, bool):
             raise SettingError(name, f"must be True or False, not {flag!r}")
@@ -144,6 +150,8 @@ def configure(
         strip_cacheable=strip_cacheable,
         source=source,
         propagation_targets=targets,
+        server_timing=server_timing,
+        inject=inject,
     )
     return _config
 

@@ -142,22 +142,34 @@ class TraceContext:
             cached = self._meta = (config, self._render_meta(config.w3c))
         return cached[1]
 
-    def _render_meta(self, w3c: bool) -> Markup:
+    def page_fields(self) -> list[tuple[str, str]]:
+        """What a page carries for this context, as (name, value) pairs, unescaped: the
+        meta tags and the Server-Timing entries both come from this one list."""
+        return self._page_fields(_settings.get_config().w3c)
+
+    def _page_fields(self, w3c: bool) -> list[tuple[str, str]]:
         state = self._resolve()
         span_id = self.span_id
-        # The ids are hex by construction (parsed by a strict regex or formatted from ints),
-        # so only the baggage, whose values came from the request, needs escaping.
-        html = ""
+        fields = []
         if self._renders_sentry_trace(state):
             sentry_trace = formats.format_sentry_trace(state.trace_id, span_id, state.sampled)
-            html = f'<meta name="sentry-trace" content="{sentry_trace}">'
+            fields.append(("sentry-trace", sentry_trace))
         if state.dsc:
-            baggage = escape(formats.join_baggage(state.dsc))
-            html += f'<meta name="baggage" content="{baggage}">'
+            fields.append(("baggage", formats.join_baggage(state.dsc)))
         if w3c:
             traceparent = formats.format_traceparent(state.trace_id, span_id, state.sampled)
-            html += f'<meta name="traceparent" content="{traceparent}">'
-        return Markup(html)
+            fields.append(("traceparent", traceparent))
+        return fields
+
+    def _render_meta(self, w3c: bool) -> Markup:
+        # The ids are hex by construction (parsed by a strict regex or formatted from ints),
+        # so only the baggage, whose values came from the request, needs escaping.
+        return Markup(
+            "".join(
+                f'<meta name="{name}" content="{escape(value) if name == "baggage" else value}">'
+                for name, value in self._page_fields(w3c)
+            )
+        )
 
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
         # A trace we started without a public key gets no Sentry tags: @sentry/browser would

@@ -9,10 +9,10 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
+from .responses import Work, is_html, read_page
 from .sources import OTEL
 
 
@@ -50,12 +50,12 @@ class TraceMiddleware:
         token = activate(context)
         try:
             if get_config().source == OTEL:
-                response = _continued_by_otel(request, self.get_response)
+                response = _continued_by_otel(request, self._respond)
             else:
-                response = self.get_response(request)
+                response = self._respond(request)
         finally:
             deactivate(token)
-        return _finish(response, context)
+        return _streamed_in_context(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         context = TraceContext(*read_environ(request.META))
@@ -63,12 +63,19 @@ class TraceMiddleware:
         token = activate(context)
         try:
             if get_config().source == OTEL:
-                response = await _continued_by_otel(request, self.get_response)
+                response = await _continued_by_otel(request, self._arespond)
             else:
-                response = await self.get_response(request)  # type: ignore[misc]
+                response = await self._arespond(request)
         finally:
             deactivate(token)
-        return _finish(response, context)
+        return _streamed_in_context(response, context)
+
+    # The page gets its trace here, while the request's trace (and a tracer's span) is current.
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        return _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
+
+    async def _arespond(self, request: HttpRequest) -> HttpResponseBase:
+        return _carry_trace(request, await self.get_response(request))  # type: ignore[misc]
 
 
 def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -> Any:
@@ -77,7 +84,34 @@ def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -
     return continued_by_otel(request, get_response)
 
 
-def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
+def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """What an HTML response carries is decided in responses.py; this applies it."""
+    if not (isinstance(response, HttpResponseBase) and is_html(response.get("Content-Type"))):
+        return response  # API responses, files and the like stop here, at no cost
+    complete = isinstance(response, HttpResponse)
+    page = read_page(response.items(), response.status_code, complete=complete)
+    if page is None:
+        return response
+    if page.work is not Work.HEADERS:
+        content = response.content  # type: ignore[attr-defined]
+        body = page.body(content, _location(request))
+        if body is not content:
+            response.content = body  # type: ignore[attr-defined]
+    for name, value in page.header_changes().items():
+        if value is not None:
+            response[name] = value
+        elif response.has_header(name):
+            del response[name]
+    return response
+
+
+def _location(request: HttpRequest) -> str:
+    """The page, for the warning about stale tags: its view (a bounded set), else its path."""
+    match = request.resolver_match
+    return f"the view {match.view_name!r}" if match is not None else f"the page {request.path!r}"
+
+
+def _streamed_in_context(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
     if isinstance(response, StreamingHttpResponse):
         content = response.streaming_content
         response.streaming_content = (
@@ -97,24 +131,6 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
                 deactivate(token)
 
         response.close = close_in_context  # type: ignore[method-assign]
-        return response
-    return _strip_if_cacheable(response)
-
-
-def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
-    if (
-        isinstance(response, HttpResponse)
-        # Most responses stop here, at no cost.
-        and (response.has_header("Cache-Control") or response.has_header("Expires"))
-        and get_config().strip_cacheable
-        and needs_stripping(response.items())
-    ):
-        # A shared cache would serve this visitor's trace and baggage to the next ones.
-        response.content = strip_trace_meta(response.content)
-        if response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
-        if response.has_header("ETag"):
-            del response["ETag"]  # it described the page with the tags
     return response
 
 

@@ -153,7 +153,8 @@ def test_settings_configure_the_core(settings: Any) -> None:
             {"SAMPLE_RATE": 1.0},
             "METATRACE['SAMPLE_RATE'] is not a metatrace setting. Valid keys: DSN, "
             "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C, ORG_ID, "
-            "STRICT_TRACE_CONTINUATION, STRIP_CACHEABLE, SOURCE, PROPAGATION_TARGETS.",
+            "STRICT_TRACE_CONTINUATION, STRIP_CACHEABLE, SOURCE, PROPAGATION_TARGETS, "
+            "SERVER_TIMING, INJECT.",
         ),
         (["DSN"], "METATRACE must be a dict of settings, not list."),
     ],

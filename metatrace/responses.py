@@ -1,0 +1,266 @@
+"""What an HTML response carries: exactly this request's trace (DESIGN.md decisions 6 and 9).
+
+The Django, WSGI and ASGI middleware are thin adapters over this module. From a response's
+headers, and the head of its body when the middleware holds it, it decides:
+
+- Server-Timing: `sentry-trace`, `baggage` (and `traceparent`) entries carrying the values of
+  the meta tags, for browser SDKs that read the navigation's Server-Timing instead;
+- stale tags: trace tags of another trace in the head (a cached template fragment) are
+  replaced with this request's;
+- injection (setting `inject`): a page with no trace tags gets them after its `<head>` tag;
+- shared-cacheable pages lose their trace tags and their trace entries in Server-Timing.
+
+Only the first `HEAD_LIMIT` bytes of a page are ever read, and only if it is uncompressed
+HTML whose body is complete (a stream is never held back, except to strip a cacheable page).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from collections.abc import Iterable
+
+from .caching import is_shared_cacheable
+from .config import Config, get_config
+from .context import TraceContext
+from .sources import current
+
+logger = logging.getLogger("metatrace")
+
+HEAD_LIMIT = 8192  # bytes of a page examined for its <head>; the rest is never scanned
+TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+_HTML = ("text/html", "application/xhtml+xml")
+
+_HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
+_HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
+# Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
+_TRACE_META_RE = re.compile(
+    rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
+)
+_BAGGAGE_TRACE_ID_RE = re.compile(rb"(?:^|,)sentry-trace_id=([0-9a-f]{32})")
+# One Server-Timing entry: anything up to a comma that is not inside a quoted-string.
+_TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
+
+# Pages that served another trace's tags, by location: each is logged once (bounded).
+_warned: set[str] = set()
+_WARNED_LIMIT = 1000
+
+
+class Work(enum.Enum):
+    """What happens to the body of an HTML page (its headers are always seen to)."""
+
+    HEADERS = "headers"  # nothing: a stream, a body-less response, or a compressed one
+    HEAD = "head"  # the head of a complete body: stale tags replaced, missing ones injected
+    STRIP = "strip"  # a shared cache may store it: every trace tag leaves the body
+
+
+def is_html(content_type: str | None) -> bool:
+    return content_type is not None and content_type.lower().startswith(_HTML)
+
+
+def read_page(
+    headers: Iterable[tuple[str, str]], status: int, *, complete: bool | None
+) -> Page | None:
+    """The work a response needs, or None when there is none (not an HTML page, say).
+
+    Call it while the request's trace is active. `complete`: True when the whole body is in
+    hand, False when the body must not be held back (a stream, a HEAD request), None when the
+    middleware may gather it: then a body with a Content-Length counts as complete, and a
+    shared-cacheable one is gathered whole to be stripped.
+    """
+    if status < 200 or status in (204, 304) or 300 <= status < 400:
+        return None  # no page: informational, empty or a redirect
+    cache_control: list[str] = []
+    timing: list[str] = []
+    content_type = encoding = ""
+    expires = date = length = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value
+        elif lowered == "cache-control":
+            cache_control.append(value)  # repeated headers are one comma-joined list
+        elif lowered == "server-timing":
+            timing.append(value)
+        elif lowered == "content-length":
+            length = int(value) if value.strip().isdigit() else None
+        elif lowered == "content-encoding":
+            encoding = value.strip().lower()
+        elif lowered == "expires":
+            expires = value
+        elif lowered == "date":
+            date = value
+    if not is_html(content_type):
+        return None
+    config = get_config()
+    shared = (
+        config.strip_cacheable
+        and bool(cache_control or expires)
+        and is_shared_cacheable(",".join(cache_control), expires, date)
+    )
+    encoded = encoding not in ("", "identity")
+    work = Work.HEADERS
+    if shared and complete is not False:
+        if encoded:
+            logger.warning(
+                "metatrace: a cacheable page is already compressed (%s), so its trace tags "
+                "stay: compress outside the trace middleware (GZipMiddleware above "
+                "TraceMiddleware)",
+                encoding,
+            )
+        else:
+            work = Work.STRIP
+    elif not shared and not encoded and (complete or (complete is None and length is not None)):
+        work = Work.HEAD
+    server_timing = ", ".join(timing) or None
+    if work is Work.HEADERS and not (
+        config.server_timing if not shared else _mentions_trace(server_timing)
+    ):
+        return None
+    return Page(work, shared, server_timing, length, config)
+
+
+class Page:
+    """One HTML response on its way out: `body()` first (unless the work is HEADERS), then
+    `header_changes()`."""
+
+    __slots__ = ("_config", "_delta", "_length", "_server_timing", "_shared", "_trace", "work")
+
+    def __init__(
+        self,
+        work: Work,
+        shared: bool,
+        server_timing: str | None,
+        length: int | None,
+        config: Config,
+    ) -> None:
+        self.work = work
+        self._shared = shared
+        self._server_timing = server_timing
+        self._length = length
+        self._config = config
+        # The trace the page's tags carry; a cacheable page carries none.
+        self._trace: TraceContext | None = None if shared else current()
+        self._delta: int | None = None  # how much the body grew, once it changed
+
+    def body(self, body: bytes, where: str) -> bytes:
+        """The body to send instead of `body`. For HEAD work, `body` may be just the start
+        of it, as long as that is HEAD_LIMIT bytes at least. `where` names the page in the
+        warning about stale tags (a view, a path)."""
+        if self.work is Work.STRIP:
+            new, count = _TRACE_META_RE.subn(b"", body)
+            if not count:
+                return body
+        elif self.work is Work.HEAD and self._trace is not None:
+            new = _fixed_head(body, self._trace, self._config.inject, where)
+            if new is body:
+                return body
+        else:
+            return body
+        self._delta = len(new) - len(body)
+        return new
+
+    def header_changes(self) -> dict[str, str | None]:
+        """Header name -> new value, or None to remove the header."""
+        changes: dict[str, str | None] = {}
+        timing = self._timing()
+        if timing != self._server_timing:
+            changes["Server-Timing"] = timing
+        if self._delta is not None:
+            if self._length is not None:
+                changes["Content-Length"] = str(self._length + self._delta)
+            changes["ETag"] = None  # it described the page as it was
+        return changes
+
+    def _timing(self) -> str | None:
+        """The Server-Timing value: the trace entries of others removed, this trace's added."""
+        value = self._server_timing
+        if _mentions_trace(value):
+            value = _without_trace_entries(value)  # type: ignore[arg-type]
+        if self._trace is not None and self._config.server_timing:
+            ours = ", ".join(
+                f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()
+            )
+            if ours:
+                value = f"{value}, {ours}" if value else ours
+        return value
+
+
+def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> bytes:
+    """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
+    (when `inject`); `body` itself when it is right as it is."""
+    start = _HEAD_START_RE.search(body, 0, HEAD_LIMIT)
+    begin = start.end() if start is not None else 0
+    end = _HEAD_END_RE.search(body, begin, HEAD_LIMIT)
+    tags = list(_TRACE_META_RE.finditer(body, begin, end.start() if end else HEAD_LIMIT))
+    if not tags:
+        if inject and start is not None:
+            meta = str(trace.meta()).encode("ascii")
+            if meta:
+                return b"".join((body[:begin], meta, body[begin:]))
+        return body
+    ours = trace.trace_id.encode("ascii")
+    if not any(_foreign(tag, ours) for tag in tags):
+        return body
+    _warn_stale(where)
+    # This trace's tags where the first stale one was; the others go.
+    parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
+    position = tags[0].end()
+    for tag in tags[1:]:
+        parts.append(body[position : tag.start()])
+        position = tag.end()
+    parts.append(body[position:])
+    return b"".join(parts)
+
+
+def _foreign(tag: re.Match[bytes], ours: bytes) -> bool:
+    """Whether a trace tag names a trace other than `ours` (baggage may name none)."""
+    name, content = tag.group(1), tag.group(2)
+    if name == b"baggage":
+        match = _BAGGAGE_TRACE_ID_RE.search(content)
+        return match is not None and match.group(1) != ours
+    return (content[3:35] if name == b"traceparent" else content[:32]) != ours
+
+
+def _warn_stale(where: str) -> None:
+    if where in _warned or len(_warned) >= _WARNED_LIMIT:
+        return
+    _warned.add(where)
+    logger.warning(
+        "metatrace: %s rendered the trace tags of another trace, so they were replaced with "
+        "this request's. A fragment cache around the tags ({%% cache %%}, a Jinja fragment "
+        "cache) serves one visitor's trace to the next: render the tags outside it.",
+        where,
+    )
+
+
+def _mentions_trace(server_timing: str | None) -> bool:
+    return server_timing is not None and any(name in server_timing.lower() for name in TRACE_NAMES)
+
+
+def _without_trace_entries(server_timing: str) -> str | None:
+    kept = [
+        entry.strip()
+        for entry in _TIMING_ENTRY_RE.findall(server_timing)
+        if entry.strip() and entry.partition(";")[0].strip().lower() not in TRACE_NAMES
+    ]
+    return ", ".join(kept) or None
+
+
+def _quoted(value: str) -> str:
+    """An RFC 9110 quoted-string. The values are baggage octets and hex by construction
+    (formats.py), so escaping the quote and the backslash is all it takes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def changed_headers(
+    headers: list[tuple[str, str]], changes: dict[str, str | None]
+) -> list[tuple[str, str]]:
+    """`headers` (a WSGI-style list, repeats allowed) with `header_changes()` applied."""
+    if not changes:
+        return headers
+    names = {name.lower() for name in changes}
+    kept = [(name, value) for name, value in headers if name.lower() not in names]
+    kept += [(name, value) for name, value in changes.items() if value is not None]
+    return kept
