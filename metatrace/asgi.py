@@ -15,7 +15,7 @@ from typing import Any
 
 from .carriers import read_header_pairs
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, Work, changed_headers, read_page
+from .responses import HEAD_LIMIT, Page, Work, changed_headers, header_map, read_page
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -73,7 +73,9 @@ class _PageSender:
                 for name, value in message.get("headers", ())
             ]
             page = read_page(
-                headers, message.get("status", 200), complete=None if self._holdable else False
+                header_map(headers),
+                message.get("status", 200),
+                complete=None if self._holdable else False,
             )
             if page is None:
                 await self._send(message)

@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
-from .responses import Work, is_html, read_page
+from .responses import Work, header_map, is_html, read_page
 from .sources import OTEL
 
 
@@ -89,7 +89,8 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
     if not (isinstance(response, HttpResponseBase) and is_html(response.get("Content-Type"))):
         return response  # API responses, files and the like stop here, at no cost
     complete = isinstance(response, HttpResponse)
-    page = read_page(response.items(), response.status_code, complete=complete)
+    # A plain dict: Django's header lookups raise and catch KeyError for each missing one.
+    page = read_page(header_map(response.items()), response.status_code, complete=complete)
     if page is None:
         return response
     if page.work is not Work.HEADERS:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .caching import is_shared_cacheable
 from .config import Config, get_config
@@ -38,7 +38,6 @@ _HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
 _TRACE_META_RE = re.compile(
     rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
 )
-_BAGGAGE_TRACE_ID_RE = re.compile(rb"(?:^|,)sentry-trace_id=([0-9a-f]{32})")
 # One Server-Timing entry: anything up to a comma that is not inside a quoted-string.
 _TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
 
@@ -59,47 +58,30 @@ def is_html(content_type: str | None) -> bool:
     return content_type is not None and content_type.lower().startswith(_HTML)
 
 
-def read_page(
-    headers: Iterable[tuple[str, str]], status: int, *, complete: bool | None
-) -> Page | None:
+def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None) -> Page | None:
     """The work a response needs, or None when there is none (not an HTML page, say).
 
-    Call it while the request's trace is active. `complete`: True when the whole body is in
-    hand, False when the body must not be held back (a stream, a HEAD request), None when the
-    middleware may gather it: then a body with a Content-Length counts as complete, and a
-    shared-cacheable one is gathered whole to be stripped.
+    `headers`: lowercase names, as `header_map()` makes them. Call it while the request's
+    trace is active. `complete`: True when the whole body is in hand; False when the body
+    must not be held back (a stream, a HEAD request); None when the middleware may gather
+    it: then a body with a Content-Length counts as complete, and a shared-cacheable one is
+    gathered whole to be stripped.
     """
     if status < 200 or status in (204, 304) or 300 <= status < 400:
         return None  # no page: informational, empty or a redirect
-    cache_control: list[str] = []
-    timing: list[str] = []
-    content_type = encoding = ""
-    expires = date = length = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "content-type":
-            content_type = value
-        elif lowered == "cache-control":
-            cache_control.append(value)  # repeated headers are one comma-joined list
-        elif lowered == "server-timing":
-            timing.append(value)
-        elif lowered == "content-length":
-            length = int(value) if value.strip().isdigit() else None
-        elif lowered == "content-encoding":
-            encoding = value.strip().lower()
-        elif lowered == "expires":
-            expires = value
-        elif lowered == "date":
-            date = value
-    if not is_html(content_type):
+    if not is_html(headers.get("content-type")):
         return None
     config = get_config()
+    cache_control, expires = headers.get("cache-control"), headers.get("expires")
     shared = (
         config.strip_cacheable
-        and bool(cache_control or expires)
-        and is_shared_cacheable(",".join(cache_control), expires, date)
+        and (cache_control is not None or expires is not None)
+        and is_shared_cacheable(cache_control, expires, headers.get("date"))
     )
-    encoded = encoding not in ("", "identity")
+    encoding = headers.get("content-encoding")
+    encoded = encoding is not None and encoding.strip().lower() not in ("", "identity")
+    length = headers.get("content-length")
+    size = int(length) if length is not None and length.strip().isdigit() else None
     work = Work.HEADERS
     if shared and complete is not False:
         if encoded:
@@ -111,14 +93,24 @@ def read_page(
             )
         else:
             work = Work.STRIP
-    elif not shared and not encoded and (complete or (complete is None and length is not None)):
+    elif not shared and not encoded and (complete or (complete is None and size is not None)):
         work = Work.HEAD
-    server_timing = ", ".join(timing) or None
+    server_timing = headers.get("server-timing")
     if work is Work.HEADERS and not (
         config.server_timing if not shared else _mentions_trace(server_timing)
     ):
         return None
-    return Page(work, shared, server_timing, length, config)
+    return Page(work, shared, server_timing, size, config)
+
+
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A header list as `read_page` reads it: lowercase names, repeated headers comma-joined
+    (one list, as RFC 9110 says)."""
+    found: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        found[lowered] = f"{found[lowered]}, {value}" if lowered in found else value
+    return found
 
 
 class Page:
@@ -201,8 +193,11 @@ def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> b
                 return b"".join((body[:begin], meta, body[begin:]))
         return body
     ours = trace.trace_id.encode("ascii")
-    if not any(_foreign(tag, ours) for tag in tags):
-        return body
+    for tag in tags:
+        if _foreign(tag, ours):
+            break
+    else:
+        return body  # every tag is this trace's
     _warn_stale(where)
     # This trace's tags where the first stale one was; the others go.
     parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
@@ -215,12 +210,12 @@ def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> b
 
 
 def _foreign(tag: re.Match[bytes], ours: bytes) -> bool:
-    """Whether a trace tag names a trace other than `ours` (baggage may name none)."""
+    """Whether a trace tag names a trace other than `ours`. The baggage tag never comes
+    without a sentry-trace tag (TraceContext renders a DSC only with one), which decides."""
     name, content = tag.group(1), tag.group(2)
-    if name == b"baggage":
-        match = _BAGGAGE_TRACE_ID_RE.search(content)
-        return match is not None and match.group(1) != ours
-    return (content[3:35] if name == b"traceparent" else content[:32]) != ours
+    if name == b"sentry-trace":
+        return content[:32] != ours
+    return name == b"traceparent" and content[3:35] != ours
 
 
 def _warn_stale(where: str) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .carriers import read_environ
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, Work, changed_headers, read_page
+from .responses import HEAD_LIMIT, Page, Work, changed_headers, header_map, read_page
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -66,7 +66,7 @@ class _Response:
         exc_info: OptExcInfo | None = None,
     ) -> Callable[[bytes], object]:
         code = int(status[:3]) if status[:3].isdigit() else 200
-        page = read_page(headers, code, complete=None if self.holdable else False)
+        page = read_page(header_map(headers), code, complete=None if self.holdable else False)
         self.held = None
         if page is None:
             return self.real_start_response(status, headers, exc_info)

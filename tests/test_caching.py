@@ -173,10 +173,10 @@ def test_compressed_cacheable_pages_are_left_alone_with_a_warning(
 
 
 def test_only_html_is_stripped() -> None:
-    from metatrace.responses import Work, read_page
+    from metatrace.responses import Work, header_map, read_page
 
     def work(*headers: tuple[str, str]) -> Work | None:
-        page = read_page(headers, 200, complete=True)
+        page = read_page(header_map(headers), 200, complete=True)
         return None if page is None else page.work
 
     public = ("Cache-Control", "public, max-age=60")
