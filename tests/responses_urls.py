@@ -62,7 +62,7 @@ def timed_with_old_entries(request: HttpRequest) -> HttpResponse:
     response = render(request, "tests/tag.html")
     response["Server-Timing"] = (
         f'sentry-trace;desc="{OTHER_TRACE}-0123456789abcdef-1", {EXISTING_TIMING}, '
-        f'baggage;desc="sentry-trace_id={OTHER_TRACE}"'
+        f'baggage;desc="sentry-trace_id={OTHER_TRACE}", note;desc="sentry-trace, baggage"'
     )
     return response
 
