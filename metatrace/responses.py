@@ -34,6 +34,13 @@ _HTML = ("text/html", "application/xhtml+xml")
 
 _HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
 _HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
+# A tag that names a trace, and where its trace id starts. (The baggage tag comes only with a
+# sentry-trace tag, since TraceContext renders a DSC only with one, so that one decides.)
+_ID_PREFIXES = (
+    (b'<meta name="sentry-trace" content="', len(b'<meta name="sentry-trace" content="')),
+    (b'<meta name="traceparent" content="', len(b'<meta name="traceparent" content="00-')),
+)
+_BAGGAGE_PREFIX = b'<meta name="baggage" content="'
 # Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
 _TRACE_META_RE = re.compile(
     rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
@@ -182,24 +189,37 @@ class Page:
 def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> bytes:
     """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
     (when `inject`); `body` itself when it is right as it is."""
-    start = _HEAD_START_RE.search(body, 0, HEAD_LIMIT)
-    begin = start.end() if start is not None else 0
-    end = _HEAD_END_RE.search(body, begin, HEAD_LIMIT)
-    tags = list(_TRACE_META_RE.finditer(body, begin, end.start() if end else HEAD_LIMIT))
-    if not tags:
-        if inject and start is not None:
-            meta = str(trace.meta()).encode("ascii")
-            if meta:
-                return b"".join((body[:begin], meta, body[begin:]))
-        return body
+    end = body.find(b"</head", 0, HEAD_LIMIT)
+    if end < 0:  # upper case, or no end tag: the head ends where the body starts
+        match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
+        end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
+    # The common cases with plain searches: no tags at all, or this trace's tags only.
     ours = trace.trace_id.encode("ascii")
-    for tag in tags:
-        if _foreign(tag, ours):
-            break
-    else:
-        return body  # every tag is this trace's
+    found = stale = False
+    for prefix, id_at in _ID_PREFIXES:
+        at = body.find(prefix, 0, end)
+        while at >= 0 and not stale:
+            found = True
+            stale = not body.startswith(ours, at + id_at)
+            at = body.find(prefix, at + id_at, end)
+    if stale:
+        return _replaced(body, end, trace, where)
+    if found or body.find(_BAGGAGE_PREFIX, 0, end) >= 0:
+        return body
+    start = _HEAD_START_RE.search(body, 0, end) if inject else None
+    meta = str(trace.meta()).encode("ascii") if start is not None else b""
+    if start is None or not meta:
+        return body
+    return b"".join((body[: start.end()], meta, body[start.end() :]))
+
+
+def _replaced(body: bytes, end: int, trace: TraceContext, where: str) -> bytes:
+    """`body` with the trace tags before `end` replaced: this trace's tags where the first
+    one was, and the others gone."""
+    tags = list(_TRACE_META_RE.finditer(body, 0, end))
+    if not tags:  # a tag cut off at `end`: nothing whole to replace
+        return body
     _warn_stale(where)
-    # This trace's tags where the first stale one was; the others go.
     parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
     position = tags[0].end()
     for tag in tags[1:]:
@@ -207,15 +227,6 @@ def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> b
         position = tag.end()
     parts.append(body[position:])
     return b"".join(parts)
-
-
-def _foreign(tag: re.Match[bytes], ours: bytes) -> bool:
-    """Whether a trace tag names a trace other than `ours`. The baggage tag never comes
-    without a sentry-trace tag (TraceContext renders a DSC only with one), which decides."""
-    name, content = tag.group(1), tag.group(2)
-    if name == b"sentry-trace":
-        return content[:32] != ours
-    return name == b"traceparent" and content[3:35] != ours
 
 
 def _warn_stale(where: str) -> None:
