@@ -15,7 +15,7 @@ from typing import Any
 
 from .carriers import read_header_pairs
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, Work, changed_headers, header_map, read_page
+from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -79,7 +79,7 @@ class _PageSender:
             )
             if page is None:
                 await self._send(message)
-            elif page.work is Work.HEADERS:
+            elif not page.reads_body:
                 await self._send(_with_headers(message, headers, page.header_changes()))
             else:
                 self._held = (message, headers, page)
@@ -106,9 +106,9 @@ class _PageSender:
         self._chunks.append(chunk)
         self._size += len(chunk)
         more = message.get("more_body", False)
-        if more and (page.work is Work.STRIP or self._size < HEAD_LIMIT):
+        if more and (page.strips or self._size < HEAD_LIMIT):
             return
-        body = page.body(b"".join(self._chunks), _location(self._scope))
+        body = page.body(b"".join(self._chunks), lambda: _location(self._scope))
         self._held, self._chunks = None, []
         await self._send(_with_headers(start, headers, page.header_changes()))
         await self._send({**message, "body": body, "more_body": more})

@@ -12,7 +12,7 @@ from django.http.response import HttpResponseBase
 from .carriers import read_environ
 from .config import get_config
 from .context import TraceContext, activate, deactivate
-from .responses import Work, header_map, is_html, read_page
+from .responses import header_map, is_html, read_page
 from .sources import OTEL
 
 
@@ -95,9 +95,9 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
     page = read_page(header_map(response.items()), response.status_code, complete=complete)
     if page is None:
         return response
-    if page.work is not Work.HEADERS:
+    if page.reads_body:
         content = response.content  # type: ignore[attr-defined]
-        body = page.body(content, _location(request))
+        body = page.body(content, lambda: _location(request))
         if body is not content:
             response.content = body  # type: ignore[attr-defined]
     for name, value in page.header_changes().items():

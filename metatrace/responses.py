@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .caching import is_shared_cacheable
 from .config import Config, get_config
@@ -61,8 +61,14 @@ class Work(enum.Enum):
     STRIP = "strip"  # a shared cache may store it: every trace tag leaves the body
 
 
+# Enum members are slow to look up on the class; these run for every HTML response.
+_HEADERS, _HEAD, _STRIP = Work.HEADERS, Work.HEAD, Work.STRIP
+
+
 def is_html(content_type: str | None) -> bool:
-    return content_type is not None and content_type.lower().startswith(_HTML)
+    return content_type is not None and (
+        content_type.startswith(_HTML) or content_type.lower().startswith(_HTML)
+    )
 
 
 def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None) -> Page | None:
@@ -88,8 +94,8 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
     encoding = headers.get("content-encoding")
     encoded = encoding is not None and encoding.strip().lower() not in ("", "identity")
     length = headers.get("content-length")
-    size = int(length) if length is not None and length.strip().isdigit() else None
-    work = Work.HEADERS
+    size = int(length) if length is not None and length.isdigit() else None
+    work = _HEADERS
     if shared and complete is not False:
         if encoded:
             logger.warning(
@@ -99,11 +105,11 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
                 encoding,
             )
         else:
-            work = Work.STRIP
+            work = _STRIP
     elif not shared and not encoded and (complete or (complete is None and size is not None)):
-        work = Work.HEAD
+        work = _HEAD
     server_timing = headers.get("server-timing")
-    if work is Work.HEADERS and not (
+    if work is _HEADERS and not (
         config.server_timing if not shared else _mentions_trace(server_timing)
     ):
         return None
@@ -124,7 +130,17 @@ class Page:
     """One HTML response on its way out: `body()` first (unless the work is HEADERS), then
     `header_changes()`."""
 
-    __slots__ = ("_config", "_delta", "_length", "_server_timing", "_shared", "_trace", "work")
+    __slots__ = (
+        "_config",
+        "_delta",
+        "_length",
+        "_server_timing",
+        "_shared",
+        "_trace",
+        "reads_body",
+        "strips",
+        "work",
+    )
 
     def __init__(
         self,
@@ -135,6 +151,8 @@ class Page:
         config: Config,
     ) -> None:
         self.work = work
+        self.reads_body = work is not _HEADERS  # the adapters ask these for every page
+        self.strips = work is _STRIP
         self._shared = shared
         self._server_timing = server_timing
         self._length = length
@@ -143,15 +161,15 @@ class Page:
         self._trace: TraceContext | None = None if shared else current()
         self._delta: int | None = None  # how much the body grew, once it changed
 
-    def body(self, body: bytes, where: str) -> bytes:
+    def body(self, body: bytes, where: Callable[[], str]) -> bytes:
         """The body to send instead of `body`. For HEAD work, `body` may be just the start
-        of it, as long as that is HEAD_LIMIT bytes at least. `where` names the page in the
-        warning about stale tags (a view, a path)."""
-        if self.work is Work.STRIP:
+        of it, as long as that is HEAD_LIMIT bytes at least. `where()` names the page in the
+        warning about stale tags (a view, a path); it is called only for that."""
+        if self.work is _STRIP:
             new, count = _TRACE_META_RE.subn(b"", body)
             if not count:
                 return body
-        elif self.work is Work.HEAD and self._trace is not None:
+        elif self.work is _HEAD and self._trace is not None:
             new = _fixed_head(body, self._trace, self._config.inject, where)
             if new is body:
                 return body
@@ -179,14 +197,14 @@ class Page:
             value = _without_trace_entries(value)  # type: ignore[arg-type]
         if self._trace is not None and self._config.server_timing:
             ours = ", ".join(
-                f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()
+                [f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()]
             )
             if ours:
                 value = f"{value}, {ours}" if value else ours
         return value
 
 
-def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> bytes:
+def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: Callable[[], str]) -> bytes:
     """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
     (when `inject`); `body` itself when it is right as it is."""
     end = body.find(b"</head", 0, HEAD_LIMIT)
@@ -213,13 +231,13 @@ def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: str) -> b
     return b"".join((body[: start.end()], meta, body[start.end() :]))
 
 
-def _replaced(body: bytes, end: int, trace: TraceContext, where: str) -> bytes:
+def _replaced(body: bytes, end: int, trace: TraceContext, where: Callable[[], str]) -> bytes:
     """`body` with the trace tags before `end` replaced: this trace's tags where the first
     one was, and the others gone."""
     tags = list(_TRACE_META_RE.finditer(body, 0, end))
     if not tags:  # a tag cut off at `end`: nothing whole to replace
         return body
-    _warn_stale(where)
+    _warn_stale(where())
     parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
     position = tags[0].end()
     for tag in tags[1:]:
@@ -257,7 +275,9 @@ def _without_trace_entries(server_timing: str) -> str | None:
 def _quoted(value: str) -> str:
     """An RFC 9110 quoted-string. The values are baggage octets and hex by construction
     (formats.py), so escaping the quote and the backslash is all it takes."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
 
 
 def changed_headers(

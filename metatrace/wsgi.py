@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .carriers import read_environ
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, Work, changed_headers, header_map, read_page
+from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -39,7 +39,7 @@ class TraceMiddleware:
         environ[ENVIRON_KEY] = context
         # A HEAD response has no body to hold back, and must keep GET's Content-Length.
         holdable = environ.get("REQUEST_METHOD") != "HEAD"
-        response = _Response(start_response, holdable, f"the page {environ.get('PATH_INFO')!r}")
+        response = _Response(start_response, holdable, environ.get("PATH_INFO"))
         token = activate(context)
         try:
             body = self.app(environ, response.start_response)
@@ -52,10 +52,10 @@ class _Response:
     """Passes start_response through with the page's headers settled; while the page's body
     is needed (its head, or all of it to strip), the status and headers wait."""
 
-    def __init__(self, start_response: StartResponse, holdable: bool, where: str) -> None:
+    def __init__(self, start_response: StartResponse, holdable: bool, path: object) -> None:
         self.real_start_response = start_response
         self.holdable = holdable
-        self.where = where
+        self.path = path  # names the page in the warning about stale tags
         self.held: tuple[str, list[tuple[str, str]], OptExcInfo | None, Page] | None = None
         self.buffer: list[bytes] = []  # what the app wrote with write() while held
 
@@ -70,7 +70,7 @@ class _Response:
         self.held = None
         if page is None:
             return self.real_start_response(status, headers, exc_info)
-        if page.work is Work.HEADERS:
+        if not page.reads_body:
             headers = changed_headers(headers, page.header_changes())
             return self.real_start_response(status, headers, exc_info)
         self.held = (status, headers, exc_info, page)
@@ -79,13 +79,13 @@ class _Response:
     def wants(self, size: int) -> bool:
         """Whether the held page needs more than `size` bytes of its body."""
         assert self.held is not None
-        return self.held[3].work is Work.STRIP or size + sum(map(len, self.buffer)) < HEAD_LIMIT
+        return self.held[3].strips or size + sum(map(len, self.buffer)) < HEAD_LIMIT
 
     def release(self, body: bytes) -> bytes:
         """Start the real response for the held page; returns the body to send."""
         assert self.held is not None
         status, headers, exc_info, page = self.held
-        body = page.body(b"".join(self.buffer) + body, self.where)
+        body = page.body(b"".join(self.buffer) + body, lambda: f"the page {self.path!r}")
         self.held, self.buffer = None, []
         self.real_start_response(status, changed_headers(headers, page.header_changes()), exc_info)
         return body
