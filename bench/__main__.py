@@ -13,7 +13,17 @@ from pathlib import Path
 from .harness import Row
 
 # "auto" first: it needs a process in which no tracer has been imported yet.
-NAMES = ("auto", "full", "quiet", "repeat", "bounded", "django", "server", "memory")
+NAMES = (
+    "auto",
+    "full",
+    "quiet",
+    "repeat",
+    "bounded",
+    "django",
+    "responses",
+    "server",
+    "memory",
+)
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = ("benchmark", "metatrace µs", "reference µs", "ratio", "target", "result")
 
@@ -95,7 +105,7 @@ def main(argv: list[str]) -> int:
     rounds = args.rounds or (7 if args.quick else 21)
     seconds = 0.02 if args.quick else 0.05
 
-    from . import django_bench, micro, server
+    from . import django_bench, micro, responses, server
 
     runners: dict[str, Callable[[], list[Row]]] = {
         "auto": lambda: micro.bench_auto(rounds, seconds),
@@ -104,6 +114,7 @@ def main(argv: list[str]) -> int:
         "repeat": lambda: micro.bench_repeat(rounds, seconds),
         "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
+        "responses": lambda: responses.bench_responses(rounds, seconds),
         "server": lambda: server.bench_server(args.server_rounds, args.server_seconds),
         "memory": lambda: micro.bench_memory(args.requests, min(args.traced, args.requests)),
     }

@@ -41,7 +41,7 @@ _CONTEXT: dict[str, Any] = {
 _PATHS = ("/dj/trace/", "/dj/constant/", "/jinja/trace/", "/jinja/constant/")
 
 
-def _setup() -> tuple[Callable[..., Any], Callable[..., Any]]:
+def setup_django() -> tuple[Callable[..., Any], Callable[..., Any]]:
     """Configure Django in this process; return (handler with middleware, handler without)."""
     import django
     import jinja2
@@ -150,7 +150,7 @@ def _client(handler: Callable[..., Any], path: str) -> Callable[[], bytes]:
 
 
 def bench_django(rounds: int, seconds: float) -> list[Row]:
-    traced, plain = _setup()
+    traced, plain = setup_django()
     rows = []
     for label, (ours_path, ref_path) in (("Django", _PATHS[:2]), ("Jinja2", _PATHS[2:])):
         ours, reference = _client(traced, ours_path), _client(plain, ref_path)

@@ -4,7 +4,8 @@
     app = metatrace.asgi.TraceMiddleware(app)                    # any ASGI app
 
 The app sends the whole response, streamed or not, before its call returns, so the context is
-restored right after it.
+restored right after it. HTML pages get this request's trace, and no one else's, as
+responses.py decides.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_header_pairs
-from .config import get_config
 from .context import TraceContext, activate, deactivate
+from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,8 +29,9 @@ SCOPE_KEY = "metatrace"
 class TraceMiddleware:
     """Continues the trace from each HTTP or WebSocket request's headers for the app call.
 
-    The context is also at `scope["metatrace"]`. Like the Django middleware, it removes the
-    tags from responses that a shared cache may store (setting `strip_cacheable`).
+    The context is also at `scope["metatrace"]`. Like the Django middleware, it gives each
+    HTML page this request's trace (Server-Timing, stale tags, `inject`) and removes it from
+    pages that a shared cache may store (`strip_cacheable`): see responses.py.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -42,13 +43,8 @@ class TraceMiddleware:
             return
         context = TraceContext(*read_header_pairs(scope.get("headers", ())))
         scope = {**scope, SCOPE_KEY: context}
-        # A HEAD response has no body, hence no tags, and must keep GET's Content-Length.
-        if (
-            scope["type"] == "http"
-            and scope.get("method") != "HEAD"
-            and get_config().strip_cacheable
-        ):
-            send = _Stripper(send).send
+        if scope["type"] == "http":
+            send = _PageSender(send, scope).send
         token = activate(context)
         try:
             await self.app(scope, receive, send)
@@ -56,40 +52,86 @@ class TraceMiddleware:
             deactivate(token)
 
 
-class _Stripper:
-    """Holds back a shared-cacheable response until its body is complete, then strips the
-    tags from it; any other response passes straight through."""
+class _PageSender:
+    """Sends each response with its page's headers settled; while the page's body is needed
+    (its head, or all of it to strip), its start waits."""
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, scope: Scope) -> None:
         self._send = send
-        self._start: Message | None = None
+        self._scope = scope  # the router adds the endpoint to it
+        # A HEAD response has no body to hold back, and must keep GET's Content-Length.
+        self._holdable = scope.get("method") != "HEAD"
+        self._held: tuple[Message, list[tuple[str, str]], Page] | None = None
         self._chunks: list[bytes] = []
+        self._size = 0
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
-        if kind == "http.response.start" and _cacheable(message):
-            self._start = message
-            return
-        if kind == "http.response.body" and self._start is not None:
-            self._chunks.append(message.get("body", b""))
-            if message.get("more_body", False):
-                return
-            body = strip_trace_meta(b"".join(self._chunks))
+        if kind == "http.response.start":
             headers = [
-                (name, value)
-                for name, value in self._start.get("headers", ())
-                if bytes(name).lower() != b"content-length"
+                (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                for name, value in message.get("headers", ())
             ]
-            headers.append((b"content-length", str(len(body)).encode()))
-            start, self._start, self._chunks = self._start, None, []
-            await self._send({**start, "headers": headers})
-            await self._send({"type": "http.response.body", "body": body})
+            page = read_page(
+                header_map(headers),
+                message.get("status", 200),
+                complete=None if self._holdable else False,
+            )
+            if page is None:
+                await self._send(message)
+            elif not page.reads_body:
+                await self._send(_with_headers(message, headers, page.header_changes()))
+            else:
+                self._held = (message, headers, page)
             return
-        await self._send(message)
+        if self._held is None:
+            await self._send(message)
+            return
+        start, headers, page = self._held
+        if kind != "http.response.body":
+            # Not a body (an extension's message, such as pathsend): the page goes as it is.
+            self._held = None
+            await self._send(_with_headers(start, headers, page.header_changes()))
+            if self._chunks:
+                await self._send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"".join(self._chunks),
+                        "more_body": True,
+                    }
+                )
+            await self._send(message)
+            return
+        chunk = message.get("body", b"")
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        more = message.get("more_body", False)
+        if more and (page.strips or self._size < HEAD_LIMIT):
+            return
+        body = page.body(b"".join(self._chunks), lambda: _location(self._scope))
+        self._held, self._chunks = None, []
+        await self._send(_with_headers(start, headers, page.header_changes()))
+        await self._send({**message, "body": body, "more_body": more})
 
 
-def _cacheable(start: Message) -> bool:
-    return needs_stripping(
-        (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
-        for name, value in start.get("headers", ())
-    )
+def _with_headers(
+    start: Message, headers: list[tuple[str, str]], changes: dict[str, str | None]
+) -> Message:
+    if not changes:
+        return start
+    return {
+        **start,
+        "headers": [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in changed_headers(headers, changes)
+        ],
+    }
+
+
+def _location(scope: Scope) -> str:
+    """The page, for the warning about stale tags: its endpoint when a router named it."""
+    endpoint = scope.get("endpoint")
+    name = getattr(endpoint, "__qualname__", None)
+    if name is not None:
+        return f"the endpoint {getattr(endpoint, '__module__', '?')}.{name}"
+    return f"the page {scope.get('path')!r}"

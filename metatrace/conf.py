@@ -25,6 +25,8 @@ SETTINGS = {
     "STRIP_CACHEABLE": "strip_cacheable",
     "SOURCE": "source",
     "PROPAGATION_TARGETS": "propagation_targets",
+    "SERVER_TIMING": "server_timing",
+    "INJECT": "inject",
     "ALLOW_CACHED_TAG": "allow_cached_tag",
 }
 

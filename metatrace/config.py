@@ -48,6 +48,8 @@ class Config(NamedTuple):
     strip_cacheable: bool = True
     source: str = "auto"
     propagation_targets: tuple[str, ...] | None = None
+    server_timing: bool = True
+    inject: bool = False
     allow_cached_tag: bool = False
 
 
@@ -72,6 +74,8 @@ def configure(
     strip_cacheable: bool = True,
     source: str = "auto",
     propagation_targets: Sequence[str] | None = None,
+    server_timing: bool = True,
+    inject: bool = False,
     allow_cached_tag: bool = False,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
@@ -114,6 +118,8 @@ def configure(
         ("w3c", w3c),
         ("strict_trace_continuation", strict_trace_continuation),
         ("strip_cacheable", strip_cacheable),
+        ("server_timing", server_timing),
+        ("inject", inject),
         ("allow_cached_tag", allow_cached_tag),
     ):
         if not isinstance(flag, bool):
@@ -141,6 +147,8 @@ def configure(
         strip_cacheable=strip_cacheable,
         source=source,
         propagation_targets=targets,
+        server_timing=server_timing,
+        inject=inject,
         allow_cached_tag=allow_cached_tag,
     )
     return _config

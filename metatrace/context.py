@@ -65,8 +65,9 @@ class TraceContext:
         # 64 bits of span id, 128 of trace id (used if we start the trace), 64 for sample_rand.
         self._rand = getrandbits(256)
         self._resolved: _Resolved | None = None
-        # Rendered output, valid for the configuration it was rendered with.
-        self._meta: tuple[Config, Markup] | None = None
+        # Rendered output, valid for the configuration it was rendered with: what a page
+        # carries (for the tags and Server-Timing), and the tags.
+        self._meta: tuple[Config, tuple[tuple[str, str], ...], Markup] | None = None
         self._headers: tuple[Config, dict[str, str]] | None = None
 
     def __repr__(self) -> str:
@@ -139,25 +140,39 @@ class TraceContext:
         config = _settings.get_config()
         cached = self._meta
         if cached is None or cached[0] is not config:
-            cached = self._meta = (config, self._render_meta(config.w3c))
+            cached = self._render(config)
+        return cached[2]
+
+    def page_fields(self) -> tuple[tuple[str, str], ...]:
+        """What the tags carry, as (name, value) pairs, unescaped: for Server-Timing."""
+        config = _settings.get_config()
+        cached = self._meta
+        if cached is None or cached[0] is not config:
+            cached = self._render(config)
         return cached[1]
 
-    def _render_meta(self, w3c: bool) -> Markup:
+    def _render(self, config: Config) -> tuple[Config, tuple[tuple[str, str], ...], Markup]:
+        """Decide once what a page carries; the tags and `page_fields()` both come from here."""
         state = self._resolve()
         span_id = self.span_id
         # The ids are hex by construction (parsed by a strict regex or formatted from ints),
         # so only the baggage, whose values came from the request, needs escaping.
+        fields: list[tuple[str, str]] = []
         html = ""
         if self._renders_sentry_trace(state):
             sentry_trace = formats.format_sentry_trace(state.trace_id, span_id, state.sampled)
+            fields.append(("sentry-trace", sentry_trace))
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if state.dsc:
-            baggage = escape(formats.join_baggage(state.dsc))
-            html += f'<meta name="baggage" content="{baggage}">'
-        if w3c:
+            baggage = formats.join_baggage(state.dsc)
+            fields.append(("baggage", baggage))
+            html += f'<meta name="baggage" content="{escape(baggage)}">'
+        if config.w3c:
             traceparent = formats.format_traceparent(state.trace_id, span_id, state.sampled)
+            fields.append(("traceparent", traceparent))
             html += f'<meta name="traceparent" content="{traceparent}">'
-        return Markup(html)
+        self._meta = (config, tuple(fields), Markup(html))
+        return self._meta
 
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
         # A trace we started without a public key gets no Sentry tags: @sentry/browser would

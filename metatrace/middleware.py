@@ -10,11 +10,11 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
-from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
 from .context import TraceContext, activate, deactivate, get_active
+from .responses import header_map, is_html, read_page
 from .sources import OTEL
 
 # The context that a TraceMiddleware further out has activated for the request running here.
@@ -28,7 +28,9 @@ class TraceMiddleware:
 
     Put it near the top of MIDDLEWARE, before anything that renders a response itself.
     The previous context is restored when the response leaves, even if the view raised, and
-    a streaming response's content is produced inside the request's context.
+    a streaming response's content is produced inside the request's context. On the way
+    out, an HTML response gets this request's trace and no one else's (Server-Timing, stale
+    tags replaced, `INJECT`, shared-cacheable pages stripped): see `responses`.
 
     When the site's tracer has a span running (see `sources`), the tags carry that span, and
     the context here is never even parsed: the tracer's own integration continued the trace.
@@ -66,13 +68,13 @@ class TraceMiddleware:
         nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
-                response = _continued_by_otel(request, self.get_response)
+                response = _continued_by_otel(request, self._respond)
             else:
-                response = self.get_response(request)
+                response = self._respond(request)
         finally:
             _request_trace.reset(nesting)
             deactivate(token)
-        return _finish(response, context)
+        return _streamed_in_context(response, context)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         if _nested(request):
@@ -83,13 +85,20 @@ class TraceMiddleware:
         nesting = _request_trace.set(context)
         try:
             if get_config().source == OTEL:
-                response = await _continued_by_otel(request, self.get_response)
+                response = await _continued_by_otel(request, self._arespond)
             else:
-                response = await self.get_response(request)  # type: ignore[misc]
+                response = await self._arespond(request)
         finally:
             _request_trace.reset(nesting)
             deactivate(token)
-        return _finish(response, context)
+        return _streamed_in_context(response, context)
+
+    # The page gets its trace here, while the request's trace (and a tracer's span) is current.
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        return _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
+
+    async def _arespond(self, request: HttpRequest) -> HttpResponseBase:
+        return _carry_trace(request, await self.get_response(request))  # type: ignore[misc]
 
 
 def _nested(request: HttpRequest) -> bool:
@@ -108,7 +117,35 @@ def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -
     return continued_by_otel(request, get_response)
 
 
-def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
+def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """What an HTML response carries is decided in responses.py; this applies it."""
+    if not (isinstance(response, HttpResponseBase) and is_html(response.get("Content-Type"))):
+        return response  # API responses, files and the like stop here, at no cost
+    complete = isinstance(response, HttpResponse)
+    # A plain dict: Django's header lookups raise and catch KeyError for each missing one.
+    page = read_page(header_map(response.items()), response.status_code, complete=complete)
+    if page is None:
+        return response
+    if page.reads_body:
+        content = response.content  # type: ignore[attr-defined]
+        body = page.body(content, lambda: _location(request))
+        if body is not content:
+            response.content = body  # type: ignore[attr-defined]
+    for name, value in page.header_changes().items():
+        if value is not None:
+            response[name] = value
+        elif response.has_header(name):
+            del response[name]
+    return response
+
+
+def _location(request: HttpRequest) -> str:
+    """The page, for the warning about stale tags: its view (a bounded set), else its path."""
+    match = request.resolver_match
+    return f"the view {match.view_name!r}" if match is not None else f"the page {request.path!r}"
+
+
+def _streamed_in_context(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
     if isinstance(response, StreamingHttpResponse):
         content = response.streaming_content
         response.streaming_content = (
@@ -128,24 +165,6 @@ def _finish(response: HttpResponseBase, context: TraceContext) -> HttpResponseBa
                 deactivate(token)
 
         response.close = close_in_context  # type: ignore[method-assign]
-        return response
-    return _strip_if_cacheable(response)
-
-
-def _strip_if_cacheable(response: HttpResponseBase) -> HttpResponseBase:
-    if (
-        isinstance(response, HttpResponse)
-        # Most responses stop here, at no cost.
-        and (response.has_header("Cache-Control") or response.has_header("Expires"))
-        and get_config().strip_cacheable
-        and needs_stripping(response.items())
-    ):
-        # A shared cache would serve this visitor's trace and baggage to the next ones.
-        response.content = strip_trace_meta(response.content)
-        if response.has_header("Content-Length"):
-            response["Content-Length"] = str(len(response.content))
-        if response.has_header("ETag"):
-            del response["ETag"]  # it described the page with the tags
     return response
 
 

@@ -4,6 +4,7 @@
 
 The server consumes the body after the app has returned, so the body iterable is wrapped: each
 chunk is produced inside the request's trace, and the previous context is back in between.
+HTML pages get this request's trace, and no one else's, as responses.py decides.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .caching import needs_stripping, strip_trace_meta
 from .carriers import read_environ
-from .config import get_config
 from .context import TraceContext, activate, deactivate
+from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -26,8 +26,9 @@ ENVIRON_KEY = "metatrace"
 class TraceMiddleware:
     """Continues the trace from each request's headers, for the app call and its whole body.
 
-    The context is also at `environ["metatrace"]`. Like the Django middleware, it removes the
-    tags from responses that a shared cache may store (setting `strip_cacheable`).
+    The context is also at `environ["metatrace"]`. Like the Django middleware, it gives each
+    HTML page this request's trace (Server-Timing, stale tags, `inject`) and removes it from
+    pages that a shared cache may store (`strip_cacheable`): see responses.py.
     """
 
     def __init__(self, app: WSGIApplication) -> None:
@@ -36,9 +37,9 @@ class TraceMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         context = TraceContext(*read_environ(environ))
         environ[ENVIRON_KEY] = context
-        # A HEAD response has no body, hence no tags, and must keep GET's Content-Length.
-        strip = get_config().strip_cacheable and environ.get("REQUEST_METHOD") != "HEAD"
-        response = _Response(context, start_response, strip)
+        # A HEAD response has no body to hold back, and must keep GET's Content-Length.
+        holdable = environ.get("REQUEST_METHOD") != "HEAD"
+        response = _Response(start_response, holdable, environ.get("PATH_INFO"))
         token = activate(context)
         try:
             body = self.app(environ, response.start_response)
@@ -48,15 +49,15 @@ class TraceMiddleware:
 
 
 class _Response:
-    """Passes start_response through, unless the page is shared-cacheable: then the status
-    and headers wait until the whole body is in and stripped of its tags."""
+    """Passes start_response through with the page's headers settled; while the page's body
+    is needed (its head, or all of it to strip), the status and headers wait."""
 
-    def __init__(self, context: TraceContext, start_response: StartResponse, strip: bool) -> None:
-        self.context = context
+    def __init__(self, start_response: StartResponse, holdable: bool, path: object) -> None:
         self.real_start_response = start_response
-        self.strip = strip
-        self.held: tuple[str, list[tuple[str, str]], OptExcInfo | None] | None = None
-        self.buffer: list[bytes] = []
+        self.holdable = holdable
+        self.path = path  # names the page in the warning about stale tags
+        self.held: tuple[str, list[tuple[str, str]], OptExcInfo | None, Page] | None = None
+        self.buffer: list[bytes] = []  # what the app wrote with write() while held
 
     def start_response(
         self,
@@ -64,20 +65,29 @@ class _Response:
         headers: list[tuple[str, str]],
         exc_info: OptExcInfo | None = None,
     ) -> Callable[[bytes], object]:
-        if self.strip and needs_stripping(headers):
-            self.held = (status, headers, exc_info)
-            return self.buffer.append
+        code = int(status[:3]) if status[:3].isdigit() else 200
+        page = read_page(header_map(headers), code, complete=None if self.holdable else False)
         self.held = None
-        return self.real_start_response(status, headers, exc_info)
+        if page is None:
+            return self.real_start_response(status, headers, exc_info)
+        if not page.reads_body:
+            headers = changed_headers(headers, page.header_changes())
+            return self.real_start_response(status, headers, exc_info)
+        self.held = (status, headers, exc_info, page)
+        return self.buffer.append
+
+    def wants(self, size: int) -> bool:
+        """Whether the held page needs more than `size` bytes of its body."""
+        assert self.held is not None
+        return self.held[3].strips or size + sum(map(len, self.buffer)) < HEAD_LIMIT
 
     def release(self, body: bytes) -> bytes:
-        """Strip the held page and start the real response; returns the body to send."""
+        """Start the real response for the held page; returns the body to send."""
         assert self.held is not None
-        status, headers, exc_info = self.held
-        body = strip_trace_meta(b"".join(self.buffer) + body)
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(body))))
-        self.real_start_response(status, headers, exc_info)
+        status, headers, exc_info, page = self.held
+        body = page.body(b"".join(self.buffer) + body, lambda: f"the page {self.path!r}")
+        self.held, self.buffer = None, []
+        self.real_start_response(status, changed_headers(headers, page.header_changes()), exc_info)
         return body
 
 
@@ -94,10 +104,18 @@ class _Body:
         while True:
             chunk = self._in_context(next, chunks, None)
             if self.response.held is not None:
-                # Shared-cacheable: gather the whole page, then strip its tags.
-                rest = b"".join(self._in_context(list, chunks)) if chunk is not None else b""
-                yield self.response.release((chunk or b"") + rest)
-                return
+                # Gather what the page needs (start_response may come with the first chunk).
+                gathered = [] if chunk is None else [chunk]
+                size = len(gathered[0]) if gathered else 0
+                while chunk is not None and self.response.wants(size):
+                    chunk = self._in_context(next, chunks, None)
+                    if chunk is not None:
+                        gathered.append(chunk)
+                        size += len(chunk)
+                yield self.response.release(b"".join(gathered))
+                if chunk is None:
+                    return
+                continue  # the rest passes as it comes
             if chunk is None:
                 return
             yield chunk

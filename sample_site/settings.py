@@ -12,6 +12,12 @@ DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 INSTALLED_APPS = [
+    # The admin shows a page whose templates we do not own (see METATRACE["INJECT"]). Its
+    # login page needs no database: sessions and messages live in signed cookies.
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "metatrace",
     "sample_site",
@@ -20,9 +26,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "metatrace.middleware.TraceMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 
 ROOT_URLCONF = "sample_site.urls"
 WSGI_APPLICATION = "sample_site.wsgi.application"
@@ -30,6 +41,8 @@ ASGI_APPLICATION = "sample_site.asgi.application"
 
 CONTEXT_PROCESSORS = [
     "django.template.context_processors.request",
+    "django.contrib.auth.context_processors.auth",
+    "django.contrib.messages.context_processors.messages",
     "metatrace.context_processors.trace_meta",
     "sample_site.context_processors.sample",
 ]

@@ -173,18 +173,23 @@ def test_compressed_cacheable_pages_are_left_alone_with_a_warning(
 
 
 def test_only_html_is_stripped() -> None:
-    from metatrace.caching import needs_stripping
+    from metatrace.responses import Work, header_map, read_page
+
+    def work(*headers: tuple[str, str]) -> Work | None:
+        page = read_page(header_map(headers), 200, complete=True)
+        return None if page is None else page.work
 
     public = ("Cache-Control", "public, max-age=60")
-    assert needs_stripping([public, ("Content-Type", "text/html; charset=utf-8")])
-    assert not needs_stripping([public, ("Content-Type", "video/mp4")])
-    assert not needs_stripping([public])
-    assert needs_stripping([("Expires", _FUTURE), ("Content-Type", "text/html")])
-    assert not needs_stripping([("Expires", _PAST), ("Content-Type", "text/html")])
-    assert needs_stripping(
-        [
+    assert work(public, ("Content-Type", "text/html; charset=utf-8")) is Work.STRIP
+    assert work(public, ("Content-Type", "video/mp4")) is None
+    assert work(public) is None
+    assert work(("Expires", _FUTURE), ("Content-Type", "text/html")) is Work.STRIP
+    assert work(("Expires", _PAST), ("Content-Type", "text/html")) is Work.HEAD
+    assert (
+        work(
             ("Cache-Control", "no-cache"),
             ("Cache-Control", "s-maxage=5"),
             ("Content-Type", "application/xhtml+xml"),
-        ]
+        )
+        is Work.STRIP
     )

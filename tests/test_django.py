@@ -160,7 +160,7 @@ def test_settings_configure_the_core(settings: Any) -> None:
             "METATRACE['SAMPLE_RATE'] is not a metatrace setting. Valid keys: DSN, "
             "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C, ORG_ID, "
             "STRICT_TRACE_CONTINUATION, STRIP_CACHEABLE, SOURCE, PROPAGATION_TARGETS, "
-            "ALLOW_CACHED_TAG.",
+            "SERVER_TIMING, INJECT, ALLOW_CACHED_TAG.",
         ),
         (
             {"ALLOW_CACHED_TAG": "yes"},

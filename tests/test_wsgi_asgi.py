@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import jinja2
 import pytest
@@ -33,7 +34,9 @@ from tests.conftest import (
     decode_baggage,
     parse_trace_meta,
     split_sentry_trace,
+    trace_meta_elements,
 )
+from tests.test_responses import parse_server_timing
 
 HEADERS = {
     "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
@@ -263,3 +266,269 @@ def _page_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     assert soup.body is not None
     return soup.body.get_text()
+
+
+# What an HTML page carries (responses.py), through Flask and Starlette ----------------------
+
+OTHER_TRACE = "0123456789abcdef0123456789abcdef"
+STALE_HEAD = (
+    f'<meta name="sentry-trace" content="{OTHER_TRACE}-0123456789abcdef-1">'
+    f'<meta name="baggage" content="sentry-trace_id={OTHER_TRACE},sentry-public_key=other">'
+)
+NO_TAGS = "<!doctype html><html><head><title>t</title></head><body><p>no tags</p></body></html>"
+TIMING = 'db;dur=53, cache;desc="hit, miss"'
+
+
+def _entries(header: str | None) -> dict[str, str]:
+    """The trace entries of a Server-Timing value, name -> unescaped desc."""
+    names = ("sentry-trace", "baggage", "traceparent")
+    return {
+        name: params["desc"] for name, params in parse_server_timing(header or "") if name in names
+    }
+
+
+@pytest.fixture
+def flask_pages() -> Flask:
+    """A Flask app with a fragment cache of its own making, a page without tags, and one
+    with a Server-Timing header of its own."""
+    app = Flask(__name__)
+    app.jinja_env.add_extension(TraceMetaExtension)
+    app.wsgi_app = metatrace.wsgi.TraceMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    fragments: dict[str, str] = {}
+
+    @app.get("/fragment")
+    def fragment() -> str:
+        # What a Jinja fragment cache does: render the head once, serve it to everyone.
+        if "head" not in fragments:
+            fragments["head"] = render_template_string("{{ trace_meta() }}")
+        return render_template_string(
+            "<html><head>{{ head|safe }}</head><body>page</body></html>", head=fragments["head"]
+        )
+
+    @app.get("/no-tags")
+    def no_tags() -> str:
+        return NO_TAGS
+
+    @app.get("/timed")
+    def timed() -> Response:
+        response = Response(render_template_string(PAGE, text="t"), mimetype="text/html")
+        response.headers["Server-Timing"] = TIMING
+        return response
+
+    @app.get("/timed-public")
+    def timed_public() -> Response:
+        response = timed()
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+
+    @app.get("/json")
+    def json() -> dict[str, bool]:
+        return {"html": False}
+
+    return app
+
+
+def test_flask_page_carries_its_tags_in_server_timing(flask_app: Flask) -> None:
+    response = flask_app.test_client().get("/", headers=HEADERS)
+    _continued(response.text)
+    assert _entries(response.headers.get("Server-Timing")) == parse_trace_meta(response.text)
+
+
+def test_flask_streamed_page_gets_server_timing_too(flask_app: Flask) -> None:
+    response = flask_app.test_client().get("/stream", headers=HEADERS)
+    assert "Content-Length" not in response.headers
+    assert _entries(response.headers.get("Server-Timing")) == parse_trace_meta(response.text)
+
+
+def test_flask_existing_server_timing_is_kept(flask_pages: Flask) -> None:
+    client = flask_pages.test_client()
+    response = client.get("/timed", headers=HEADERS)
+    assert response.headers["Server-Timing"].startswith(TIMING + ", ")
+    assert _entries(response.headers["Server-Timing"]) == parse_trace_meta(response.text)
+    cached = client.get("/timed-public", headers=HEADERS)
+    assert cached.headers["Server-Timing"] == TIMING
+    assert parse_trace_meta(cached.text) == {}
+    assert "Server-Timing" not in client.get("/json", headers=HEADERS).headers
+
+
+def test_flask_cached_fragment_shows_each_visitor_its_own_trace(
+    flask_pages: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    metatrace.configure(public_key="abc")
+    client = flask_pages.test_client()
+    first = parse_trace_meta(client.get("/fragment").text)
+    response = client.get("/fragment", headers=HEADERS)
+    second = parse_trace_meta(response.text)
+    assert first["sentry-trace"][:32] != INCOMING_TRACE
+    _continued(response.text)
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert _entries(response.headers["Server-Timing"]) == second
+    assert "'/fragment' rendered the trace tags of another trace" in caplog.text
+
+
+def test_flask_page_without_tags_gets_them_with_injection(flask_pages: Flask) -> None:
+    client = flask_pages.test_client()
+    assert parse_trace_meta(client.get("/no-tags", headers=HEADERS).text) == {}
+    metatrace.configure(inject=True)
+    response = client.get("/no-tags", headers=HEADERS)
+    _continued(response.text)
+    assert response.text.startswith('<!doctype html><html><head><meta name="sentry-trace"')
+    assert response.headers["Content-Length"] == str(len(response.data))
+    assert client.head("/no-tags", headers=HEADERS).headers["Content-Length"] == str(
+        len(NO_TAGS)  # HEAD: no body to change, so the app's own length
+    )
+
+
+def test_wsgi_body_gathered_from_many_chunks() -> None:
+    """The head of a page that comes in small chunks (and by write()) is still found."""
+    metatrace.configure(inject=True, public_key="abc")
+    page = NO_TAGS.encode()
+
+    def app(environ: dict[str, object], start_response: Any) -> Iterator[bytes]:
+        write = start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(page)))]
+        )
+        write(page[:3])
+        for start in range(3, len(page), 5):
+            yield page[start : start + 5]
+
+    sent: list[tuple[str, list[tuple[str, str]]]] = []
+    middleware = metatrace.wsgi.TraceMiddleware(app)  # type: ignore[arg-type]
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "HTTP_SENTRY_TRACE": HEADERS["sentry-trace"],
+        "HTTP_BAGGAGE": HEADERS["baggage"],
+    }
+    body = b"".join(middleware(environ, lambda s, h, e=None: sent.append((s, h))))  # type: ignore[arg-type]
+    _continued(body.decode())
+    headers = dict(sent[0][1])
+    assert headers["Content-Length"] == str(len(body))
+    assert _entries(headers["Server-Timing"]) == parse_trace_meta(body.decode())
+
+
+async def fragment_page(request: Request) -> HTMLResponse:
+    cache = request.app.state.fragments
+    if "head" not in cache:
+        cache["head"] = str(metatrace.trace_meta())
+    return HTMLResponse(f"<html><head>{cache['head']}</head><body>page</body></html>")
+
+
+async def no_tags_page(request: Request) -> HTMLResponse:
+    return HTMLResponse(NO_TAGS)
+
+
+async def timed_page(request: Request) -> HTMLResponse:
+    cache_control = request.query_params.get("cache-control")
+    headers = {
+        "Server-Timing": TIMING,
+        **({"Cache-Control": cache_control} if cache_control else {}),
+    }
+    return templates.TemplateResponse(request, "page.html", {"text": "t"}, headers=headers)
+
+
+pages_app = Starlette(
+    routes=[
+        Route("/fragment", fragment_page),
+        Route("/no-tags", no_tags_page),
+        Route("/timed", timed_page),
+        Route("/stream", stream),
+        Route("/plain", lifespan_free),
+    ],
+    middleware=[Middleware(metatrace.asgi.TraceMiddleware)],
+)
+pages_app.state.fragments = {}
+
+
+@pytest.fixture
+def pages_client() -> Iterator[TestClient]:
+    pages_app.state.fragments.clear()
+    with TestClient(pages_app) as client:
+        yield client
+
+
+def test_starlette_pages_carry_their_tags_in_server_timing(pages_client: TestClient) -> None:
+    for path in ("/timed", "/stream"):
+        response = pages_client.get(path, headers=HEADERS)
+        _continued(response.text)
+        assert _entries(response.headers["server-timing"]) == parse_trace_meta(response.text)
+    names = [name for name, _ in parse_server_timing(response.headers["server-timing"])]
+    assert names == ["sentry-trace", "baggage"]
+    timed = pages_client.get("/timed", headers=HEADERS).headers["server-timing"]
+    assert timed.startswith(TIMING + ", ")
+    assert pages_client.get("/timed").headers["server-timing"] == TIMING  # no trace to carry
+    assert "server-timing" not in pages_client.get("/plain", headers=HEADERS).headers
+
+
+def test_starlette_cacheable_page_keeps_only_the_other_entries(pages_client: TestClient) -> None:
+    response = pages_client.get("/timed?cache-control=s-maxage%3D60", headers=HEADERS)
+    assert response.headers["server-timing"] == TIMING
+    assert parse_trace_meta(response.text) == {}
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_starlette_cached_fragment_shows_each_visitor_its_own_trace(
+    pages_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    metatrace.configure(public_key="abc")
+    first = parse_trace_meta(pages_client.get("/fragment").text)
+    response = pages_client.get("/fragment", headers=HEADERS)
+    assert first["sentry-trace"][:32] != INCOMING_TRACE
+    _continued(response.text)
+    assert response.headers["content-length"] == str(len(response.content))
+    assert "fragment_page rendered the trace tags of another trace" in caplog.text
+
+
+def test_starlette_page_without_tags_gets_them_with_injection(pages_client: TestClient) -> None:
+    assert parse_trace_meta(pages_client.get("/no-tags", headers=HEADERS).text) == {}
+    metatrace.configure(inject=True, public_key="abc")
+    response = pages_client.get("/no-tags", headers=HEADERS)
+    _continued(response.text)
+    assert response.text.startswith('<!doctype html><html><head><meta name="sentry-trace"')
+    assert response.headers["content-length"] == str(len(response.content))
+    streamed = pages_client.get("/stream")  # a stream is never held back: only its own tags
+    assert len(trace_meta_elements(streamed.text)) == 2  # sentry-trace and baggage, once
+
+
+@pytest.mark.asyncio
+async def test_asgi_head_gathered_from_many_chunks() -> None:
+    metatrace.configure(inject=True, public_key="abc")
+    page = NO_TAGS.encode()
+
+    async def app(scope: object, receive: object, send: Any) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/html"),
+                    (b"content-length", b"%d" % len(page)),
+                ],
+            }
+        )
+        for start in range(0, len(page), 7):
+            chunk = page[start : start + 7]
+            await send(
+                {"type": "http.response.body", "body": chunk, "more_body": start + 7 < len(page)}
+            )
+
+    sent: list[Any] = []
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
+    }
+    await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
+    body = b"".join(message.get("body", b"") for message in sent[1:]).decode()
+    _continued(body)
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-length"] == str(len(body)).encode()
+    assert _entries(headers[b"server-timing"].decode()) == parse_trace_meta(body)
+    assert sent[-1]["more_body"] is False

@@ -1,0 +1,292 @@
+"""What an HTML response carries: exactly this request's trace (DESIGN.md decisions 6 and 9).
+
+The Django, WSGI and ASGI middleware are thin adapters over this module. From a response's
+headers, and the head of its body when the middleware holds it, it decides:
+
+- Server-Timing: `sentry-trace`, `baggage` (and `traceparent`) entries carrying the values of
+  the meta tags, for browser SDKs that read the navigation's Server-Timing instead;
+- stale tags: trace tags of another trace in the head (a cached template fragment) are
+  replaced with this request's;
+- injection (setting `inject`): a page with no trace tags gets them after its `<head>` tag;
+- shared-cacheable pages lose their trace tags and their trace entries in Server-Timing.
+
+Only the first `HEAD_LIMIT` bytes of a page are ever read, and only if it is uncompressed
+HTML whose body is complete (a stream is never held back, except to strip a cacheable page).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+from .caching import is_shared_cacheable
+from .config import Config, get_config
+from .context import TraceContext
+from .sources import current
+
+logger = logging.getLogger("metatrace")
+
+HEAD_LIMIT = 8192  # bytes of a page examined for its <head>; the rest is never scanned
+TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+_HTML = ("text/html", "application/xhtml+xml")
+
+_HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
+_HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
+# A tag that names a trace, and where its trace id starts. (The baggage tag comes only with a
+# sentry-trace tag, since TraceContext renders a DSC only with one, so that one decides.)
+_ID_PREFIXES = (
+    (b'<meta name="sentry-trace" content="', len(b'<meta name="sentry-trace" content="')),
+    (b'<meta name="traceparent" content="', len(b'<meta name="traceparent" content="00-')),
+)
+_BAGGAGE_PREFIX = b'<meta name="baggage" content="'
+# Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
+_TRACE_META_RE = re.compile(
+    rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
+)
+# One Server-Timing entry: anything up to a comma that is not inside a quoted-string.
+_TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
+
+# Pages that served another trace's tags, by location: each is logged once (bounded).
+_warned: set[str] = set()
+_WARNED_LIMIT = 1000
+
+
+class Work(enum.Enum):
+    """What happens to the body of an HTML page (its headers are always seen to)."""
+
+    HEADERS = "headers"  # nothing: a stream, a body-less response, or a compressed one
+    HEAD = "head"  # the head of a complete body: stale tags replaced, missing ones injected
+    STRIP = "strip"  # a shared cache may store it: every trace tag leaves the body
+
+
+# Enum members are slow to look up on the class; these run for every HTML response.
+_HEADERS, _HEAD, _STRIP = Work.HEADERS, Work.HEAD, Work.STRIP
+
+
+def is_html(content_type: str | None) -> bool:
+    return content_type is not None and (
+        content_type.startswith(_HTML) or content_type.lower().startswith(_HTML)
+    )
+
+
+def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None) -> Page | None:
+    """The work a response needs, or None when there is none (not an HTML page, say).
+
+    `headers`: lowercase names, as `header_map()` makes them. Call it while the request's
+    trace is active. `complete`: True when the whole body is in hand; False when the body
+    must not be held back (a stream, a HEAD request); None when the middleware may gather
+    it: then a body with a Content-Length counts as complete, and a shared-cacheable one is
+    gathered whole to be stripped.
+    """
+    if status < 200 or status in (204, 304) or 300 <= status < 400:
+        return None  # no page: informational, empty or a redirect
+    if not is_html(headers.get("content-type")):
+        return None
+    config = get_config()
+    cache_control, expires = headers.get("cache-control"), headers.get("expires")
+    shared = (
+        config.strip_cacheable
+        and (cache_control is not None or expires is not None)
+        and is_shared_cacheable(cache_control, expires, headers.get("date"))
+    )
+    encoding = headers.get("content-encoding")
+    encoded = encoding is not None and encoding.strip().lower() not in ("", "identity")
+    length = headers.get("content-length")
+    size = int(length) if length is not None and length.isdigit() else None
+    work = _HEADERS
+    if shared and complete is not False:
+        if encoded:
+            logger.warning(
+                "metatrace: a cacheable page is already compressed (%s), so its trace tags "
+                "stay: compress outside the trace middleware (GZipMiddleware above "
+                "TraceMiddleware)",
+                encoding,
+            )
+        else:
+            work = _STRIP
+    elif not shared and not encoded and (complete or (complete is None and size is not None)):
+        work = _HEAD
+    server_timing = headers.get("server-timing")
+    if work is _HEADERS and not (
+        config.server_timing if not shared else _mentions_trace(server_timing)
+    ):
+        return None
+    return Page(work, shared, server_timing, size, config)
+
+
+def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A header list as `read_page` reads it: lowercase names, repeated headers comma-joined
+    (one list, as RFC 9110 says)."""
+    found: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        found[lowered] = f"{found[lowered]}, {value}" if lowered in found else value
+    return found
+
+
+class Page:
+    """One HTML response on its way out: `body()` first (unless the work is HEADERS), then
+    `header_changes()`."""
+
+    __slots__ = (
+        "_config",
+        "_delta",
+        "_length",
+        "_server_timing",
+        "_shared",
+        "_trace",
+        "reads_body",
+        "strips",
+        "work",
+    )
+
+    def __init__(
+        self,
+        work: Work,
+        shared: bool,
+        server_timing: str | None,
+        length: int | None,
+        config: Config,
+    ) -> None:
+        self.work = work
+        self.reads_body = work is not _HEADERS  # the adapters ask these for every page
+        self.strips = work is _STRIP
+        self._shared = shared
+        self._server_timing = server_timing
+        self._length = length
+        self._config = config
+        # The trace the page's tags carry; a cacheable page carries none.
+        self._trace: TraceContext | None = None if shared else current()
+        self._delta: int | None = None  # how much the body grew, once it changed
+
+    def body(self, body: bytes, where: Callable[[], str]) -> bytes:
+        """The body to send instead of `body`. For HEAD work, `body` may be just the start
+        of it, as long as that is HEAD_LIMIT bytes at least. `where()` names the page in the
+        warning about stale tags (a view, a path); it is called only for that."""
+        if self.work is _STRIP:
+            new, count = _TRACE_META_RE.subn(b"", body)
+            if not count:
+                return body
+        elif self.work is _HEAD and self._trace is not None:
+            new = _fixed_head(body, self._trace, self._config.inject, where)
+            if new is body:
+                return body
+        else:
+            return body
+        self._delta = len(new) - len(body)
+        return new
+
+    def header_changes(self) -> dict[str, str | None]:
+        """Header name -> new value, or None to remove the header."""
+        changes: dict[str, str | None] = {}
+        timing = self._timing()
+        if timing != self._server_timing:
+            changes["Server-Timing"] = timing
+        if self._delta is not None:
+            if self._length is not None:
+                changes["Content-Length"] = str(self._length + self._delta)
+            changes["ETag"] = None  # it described the page as it was
+        return changes
+
+    def _timing(self) -> str | None:
+        """The Server-Timing value: the trace entries of others removed, this trace's added."""
+        value = self._server_timing
+        if _mentions_trace(value):
+            value = _without_trace_entries(value)  # type: ignore[arg-type]
+        if self._trace is not None and self._config.server_timing:
+            ours = ", ".join(
+                [f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()]
+            )
+            if ours:
+                value = f"{value}, {ours}" if value else ours
+        return value
+
+
+def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: Callable[[], str]) -> bytes:
+    """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
+    (when `inject`); `body` itself when it is right as it is."""
+    end = body.find(b"</head", 0, HEAD_LIMIT)
+    if end < 0:  # upper case, or no end tag: the head ends where the body starts
+        match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
+        end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
+    # The common cases with plain searches: no tags at all, or this trace's tags only.
+    ours = trace.trace_id.encode("ascii")
+    found = stale = False
+    for prefix, id_at in _ID_PREFIXES:
+        at = body.find(prefix, 0, end)
+        while at >= 0 and not stale:
+            found = True
+            stale = not body.startswith(ours, at + id_at)
+            at = body.find(prefix, at + id_at, end)
+    if stale:
+        return _replaced(body, end, trace, where)
+    if found or body.find(_BAGGAGE_PREFIX, 0, end) >= 0:
+        return body
+    start = _HEAD_START_RE.search(body, 0, end) if inject else None
+    meta = str(trace.meta()).encode("ascii") if start is not None else b""
+    if start is None or not meta:
+        return body
+    return b"".join((body[: start.end()], meta, body[start.end() :]))
+
+
+def _replaced(body: bytes, end: int, trace: TraceContext, where: Callable[[], str]) -> bytes:
+    """`body` with the trace tags before `end` replaced: this trace's tags where the first
+    one was, and the others gone."""
+    tags = list(_TRACE_META_RE.finditer(body, 0, end))
+    if not tags:  # a tag cut off at `end`: nothing whole to replace
+        return body
+    _warn_stale(where())
+    parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
+    position = tags[0].end()
+    for tag in tags[1:]:
+        parts.append(body[position : tag.start()])
+        position = tag.end()
+    parts.append(body[position:])
+    return b"".join(parts)
+
+
+def _warn_stale(where: str) -> None:
+    if where in _warned or len(_warned) >= _WARNED_LIMIT:
+        return
+    _warned.add(where)
+    logger.warning(
+        "metatrace: %s rendered the trace tags of another trace, so they were replaced with "
+        "this request's. A fragment cache around the tags ({%% cache %%}, a Jinja fragment "
+        "cache) serves one visitor's trace to the next: render the tags outside it.",
+        where,
+    )
+
+
+def _mentions_trace(server_timing: str | None) -> bool:
+    return server_timing is not None and any(name in server_timing.lower() for name in TRACE_NAMES)
+
+
+def _without_trace_entries(server_timing: str) -> str | None:
+    kept = [
+        entry.strip()
+        for entry in _TIMING_ENTRY_RE.findall(server_timing)
+        if entry.strip() and entry.partition(";")[0].strip().lower() not in TRACE_NAMES
+    ]
+    return ", ".join(kept) or None
+
+
+def _quoted(value: str) -> str:
+    """An RFC 9110 quoted-string. The values are baggage octets and hex by construction
+    (formats.py), so escaping the quote and the backslash is all it takes."""
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
+
+
+def changed_headers(
+    headers: list[tuple[str, str]], changes: dict[str, str | None]
+) -> list[tuple[str, str]]:
+    """`headers` (a WSGI-style list, repeats allowed) with `header_changes()` applied."""
+    if not changes:
+        return headers
+    names = {name.lower() for name in changes}
+    kept = [(name, value) for name, value in headers if name.lower() not in names]
+    kept += [(name, value) for name, value in changes.items() if value is not None]
+    return kept

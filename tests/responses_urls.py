@@ -1,0 +1,100 @@
+"""tests.urls plus the pages of test_responses.py (under /r/)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.generic import TemplateView
+
+# Tags of a trace that is nobody's request, as a cached fragment would hold them.
+OTHER_TRACE = "0123456789abcdef0123456789abcdef"
+OTHER_TAGS = (
+    f'<meta name="sentry-trace" content="{OTHER_TRACE}-0123456789abcdef-1">'
+    f'<meta name="baggage" content="sentry-trace_id={OTHER_TRACE},sentry-public_key=other">'
+)
+NO_TAGS_PAGE = (
+    "<!DOCTYPE html><html lang=en><HEAD data-x=1><title>no tags</title></HEAD>"
+    "<body><header>not the head</header><p>content</p>"
+    + "<p>Long enough for GZipMiddleware to compress it.</p>" * 5
+    + "</body></html>"
+)
+EXISTING_TIMING = 'db;dur=53, cache;desc="hit, miss";dur=1.5'
+
+
+def fragment(request: HttpRequest) -> HttpResponse:
+    return render(request, "tests/fragment.html")
+
+
+def fragment_include(request: HttpRequest) -> HttpResponse:
+    return render(request, "tests/fragment_include.html")
+
+
+def no_tags(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(NO_TAGS_PAGE)
+
+
+def body_tags(request: HttpRequest) -> HttpResponse:
+    """Another trace's tags in the body only: that is content, not the page's trace."""
+    return HttpResponse(f"<html><head><title>t</title></head><body><pre>{OTHER_TAGS}</pre></body>")
+
+
+def late_tags(request: HttpRequest) -> HttpResponse:
+    """Another trace's tags in a head, but past the first HEAD_LIMIT bytes."""
+    padding = "<!-- " + "x" * 20_000 + " -->"
+    return HttpResponse(f"<html><head>{padding}{OTHER_TAGS}</head><body></body></html>")
+
+
+def stale_head(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"<html><head>{OTHER_TAGS}<title>t</title></head><body></body></html>")
+
+
+def timed(request: HttpRequest) -> HttpResponse:
+    response = render(request, "tests/tag.html")
+    response["Server-Timing"] = EXISTING_TIMING
+    return response
+
+
+def timed_with_old_entries(request: HttpRequest) -> HttpResponse:
+    response = render(request, "tests/tag.html")
+    response["Server-Timing"] = (
+        f'sentry-trace;desc="{OTHER_TRACE}-0123456789abcdef-1", {EXISTING_TIMING}, '
+        f'baggage;desc="sentry-trace_id={OTHER_TRACE}", note;desc="sentry-trace, baggage"'
+    )
+    return response
+
+
+def streaming_no_tags(request: HttpRequest) -> StreamingHttpResponse:
+    def body() -> Iterator[str]:
+        yield "<html><head><title>streamed</title></head>"
+        yield "<body></body></html>"
+
+    return StreamingHttpResponse(body())
+
+
+def json_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"html": False})
+
+
+response_patterns = [
+    path("bare/", TemplateView.as_view(template_name="tests/bare.html")),
+    path("fragment/", fragment),
+    path("fragment-include/", fragment_include),
+    path("no-tags/", no_tags),
+    path("body-tags/", body_tags),
+    path("late-tags/", late_tags),
+    path("stale-head/", stale_head),
+    path("timed/", timed),
+    path("timed-old/", timed_with_old_entries),
+    path("timed-public/", cache_control(public=True, max_age=60)(timed)),
+    path("streaming-no-tags/", streaming_no_tags),
+    path("json/", json_view),
+]
+
+urlpatterns = [
+    path("r/", include(response_patterns)),
+    path("", include("tests.urls")),
+]

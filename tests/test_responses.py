@@ -1,0 +1,328 @@
+"""Every HTML response carries exactly this request's trace (responses.py), through the real
+Django middleware: Server-Timing, stale fragments, injection, and shared-cacheable pages."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from django.core.cache import cache
+from django.test import Client
+from django.test.client import Client as DjangoClient
+
+from metatrace.responses import _quoted
+from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
+from tests.responses_urls import EXISTING_TIMING, OTHER_TRACE
+
+pytestmark = [pytest.mark.urls("tests.responses_urls"), pytest.mark.usefixtures("django_config")]
+
+TRACE_A, TRACE_B = "a" * 32, "b" * 32
+A = {
+    "sentry-trace": f"{TRACE_A}-{'1' * 16}-1",
+    "baggage": f"sentry-trace_id={TRACE_A},sentry-public_key=alice,sentry-sampled=true",
+}
+B = {
+    "sentry-trace": f"{TRACE_B}-{'2' * 16}-1",
+    "baggage": f"sentry-trace_id={TRACE_B},sentry-public_key=bob,sentry-sampled=true",
+}
+DSN = "https://5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e@o1.ingest.example.invalid/2"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    cache.clear()
+
+
+def parse_server_timing(header: str) -> list[tuple[str, dict[str, str]]]:
+    """RFC 9110 list of `name;param=value` entries; quoted-strings unescaped. Written apart
+    from responses.py (a character scanner, not its regex), so that each checks the other."""
+    entries: list[tuple[str, dict[str, str]]] = []
+    current, quoted, escaped, parts = "", False, False, []
+    for char in header + ",":
+        if escaped:
+            current += char
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char in ",;":
+            parts.append(current.strip())
+            current = ""
+            if char == ",":
+                name, *params = parts
+                pairs = (param.split("=", 1) for param in params)
+                entries.append((name, {key.strip(): value.strip() for key, value in pairs}))
+                parts = []
+        else:
+            current += char
+    assert not quoted, f"unterminated quoted-string in {header!r}"
+    return entries
+
+
+def trace_entries(response: Any) -> dict[str, str]:
+    """The trace entries of a response's Server-Timing, name -> desc, each at most once."""
+    if not response.has_header("Server-Timing"):
+        return {}
+    found = [
+        (name, params.get("desc", ""))
+        for name, params in parse_server_timing(response["Server-Timing"])
+        if name in ("sentry-trace", "baggage", "traceparent")
+    ]
+    assert len({name for name, _ in found}) == len(found), found
+    return dict(found)
+
+
+def other_entries(response: Any) -> list[tuple[str, dict[str, str]]]:
+    return [
+        entry
+        for entry in parse_server_timing(response["Server-Timing"])
+        if entry[0] not in ("sentry-trace", "baggage", "traceparent")
+    ]
+
+
+# Server-Timing ---------------------------------------------------------------------------
+
+
+def test_an_html_page_carries_its_tags_in_server_timing(client: Client) -> None:
+    response = client.get("/t/tag/", headers=A)
+    tags = parse_trace_meta(response.content.decode())
+    assert tags["sentry-trace"].startswith(TRACE_A)
+    assert decode_baggage(tags["baggage"])["public_key"] == "alice"
+    assert trace_entries(response) == tags
+
+
+@pytest.mark.parametrize(
+    "options, headers, names",
+    [
+        ({"W3C": False}, {}, set()),  # a trace we start with no key renders nothing
+        ({"W3C": True}, {}, {"traceparent"}),
+        ({"W3C": False, "DSN": DSN}, {}, {"sentry-trace", "baggage"}),
+        ({"W3C": True}, A, {"sentry-trace", "baggage", "traceparent"}),
+        # Continued with no DSC and no key of ours: no baggage tag, so no baggage entry.
+        ({"W3C": False}, {"sentry-trace": A["sentry-trace"]}, {"sentry-trace"}),
+    ],
+)
+def test_server_timing_carries_exactly_what_the_tags_carry(
+    client: Client, settings: Any, options: dict[str, Any], headers: dict[str, str], names: set[str]
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, **options}
+    response = client.get("/t/tag/", headers=headers)
+    tags = parse_trace_meta(response.content.decode())
+    assert set(tags) == names
+    assert trace_entries(response) == tags
+    if not names:
+        assert not response.has_header("Server-Timing")
+
+
+def test_an_existing_server_timing_header_is_added_to(client: Client) -> None:
+    response = client.get("/r/timed/", headers=A)
+    assert response["Server-Timing"].startswith(EXISTING_TIMING + ", ")
+    assert other_entries(response) == [
+        ("db", {"dur": "53"}),
+        ("cache", {"desc": "hit, miss", "dur": "1.5"}),
+    ]
+    assert trace_entries(response) == parse_trace_meta(response.content.decode())
+
+
+def test_trace_entries_of_another_trace_are_replaced(client: Client) -> None:
+    response = client.get("/r/timed-old/", headers=A)
+    assert OTHER_TRACE not in response["Server-Timing"]
+    assert other_entries(response) == [
+        ("db", {"dur": "53"}),
+        ("cache", {"desc": "hit, miss", "dur": "1.5"}),
+        ("note", {"desc": "sentry-trace, baggage"}),  # names in a desc are just text
+    ]
+    assert trace_entries(response) == parse_trace_meta(response.content.decode())
+
+
+def test_the_setting_turns_server_timing_off(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "SERVER_TIMING": False}
+    assert not client.get("/t/tag/", headers=A).has_header("Server-Timing")
+    assert client.get("/r/timed/", headers=A)["Server-Timing"] == EXISTING_TIMING
+
+
+def test_non_html_responses_get_no_server_timing(client: Client) -> None:
+    response = client.get("/r/json/", headers=A)
+    assert response["Content-Type"] == "application/json"
+    assert not response.has_header("Server-Timing")
+
+
+def test_a_streamed_page_gets_the_header_and_its_body_is_untouched(client: Client) -> None:
+    response = client.get("/t/streaming/", headers=A)
+    html = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    # The tags were rendered while streaming, after the header was decided: the same trace.
+    assert trace_entries(response) == parse_trace_meta(html)
+    assert trace_entries(client.get("/r/streaming-no-tags/", headers=A))["sentry-trace"]
+
+
+@pytest.mark.parametrize(
+    "value, quoted",
+    [
+        ("abc-123", '"abc-123"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("back\\slash", '"back\\\\slash"'),
+        ('\\"', '"\\\\\\""'),
+        ("a, b; c=d", '"a, b; c=d"'),
+    ],
+)
+def test_values_are_quoted_strings(value: str, quoted: str) -> None:
+    assert _quoted(value) == quoted
+    assert parse_server_timing(f"x;desc={quoted}") == [("x", {"desc": value})]
+
+
+# Shared-cacheable pages --------------------------------------------------------------------
+
+
+def test_a_cacheable_page_loses_the_trace_entries_and_keeps_the_rest(client: Client) -> None:
+    for response in (client.get("/r/timed-public/", headers=A), client.head("/r/timed-public/")):
+        assert trace_entries(response) == {}
+        assert other_entries(response) == [
+            ("db", {"dur": "53"}),
+            ("cache", {"desc": "hit, miss", "dur": "1.5"}),
+        ]
+    assert parse_trace_meta(client.get("/r/timed-public/", headers=A).content.decode()) == {}
+
+
+def test_a_cacheable_page_without_other_entries_has_no_server_timing(client: Client) -> None:
+    for path in ("/t/public/", "/t/cache-page/"):
+        response = client.get(path, headers=A)
+        assert not response.has_header("Server-Timing")
+        assert parse_trace_meta(response.content.decode()) == {}
+
+
+def test_pages_kept_cacheable_by_the_setting_carry_the_trace(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    response = client.get("/r/timed-public/", headers=A)
+    assert trace_entries(response) == parse_trace_meta(response.content.decode())
+    assert trace_entries(response)["sentry-trace"].startswith(TRACE_A)
+
+
+# Stale fragments ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/r/fragment/", "/r/fragment-include/"])
+def test_a_cached_fragment_shows_each_visitor_its_own_trace(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    first = client.get(path, headers=A)
+    second = client.get(path, headers=B)
+    for response, trace_id, key in ((first, TRACE_A, "alice"), (second, TRACE_B, "bob")):
+        tags = parse_trace_meta(response.content.decode())
+        assert tags["sentry-trace"].startswith(trace_id)
+        assert decode_baggage(tags["baggage"])["trace_id"] == trace_id
+        assert decode_baggage(tags["baggage"])["public_key"] == key
+        assert trace_entries(response) == tags
+    assert TRACE_A not in second.content.decode()
+    client.get(path, headers=A)  # the fragment holds B's trace now: stale again
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1, [record.getMessage() for record in warnings]
+    assert "tests.responses_urls.fragment" in warnings[0].getMessage()
+    assert "fragment cache" in warnings[0].getMessage()
+
+
+def test_stale_tags_are_replaced_where_they_were(client: Client, settings: Any) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.common.CommonMiddleware",  # sets Content-Length
+        "django.middleware.http.ConditionalGetMiddleware",  # sets ETag
+    ]
+    response = client.get("/r/stale-head/", headers=A)
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.head is not None
+    names = [element.get("name") or element.name for element in soup.head.find_all(True)]
+    assert names == ["sentry-trace", "baggage", "traceparent", "title"]
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+    assert int(response["Content-Length"]) == len(response.content)
+    assert not response.has_header("ETag")  # it described the page with the stale tags
+
+
+@pytest.mark.parametrize("path", ["/r/body-tags/", "/r/late-tags/"])
+def test_only_the_head_is_looked_at(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    response = client.get(path, headers=A)
+    contents = [element["content"] for element in trace_meta_elements(response.content.decode())]
+    assert len(contents) == 2 and all(OTHER_TRACE in content for content in contents)
+    assert "of another trace" not in caplog.text
+
+
+# Injection ---------------------------------------------------------------------------------
+
+
+def test_pages_without_tags_get_none_by_default(client: Client) -> None:
+    response = client.get("/r/no-tags/", headers=A)
+    assert parse_trace_meta(response.content.decode()) == {}
+    assert trace_entries(response)["sentry-trace"].startswith(TRACE_A)  # Server-Timing only
+
+
+def test_injection_puts_the_tags_right_after_the_head_start_tag(
+    client: Client, settings: Any
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    response = client.get("/r/no-tags/", headers=A)
+    html = response.content.decode()
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.head is not None and soup.header is not None
+    first = [element.get("name") for element in soup.head.find_all(True)][:3]
+    assert first == ["sentry-trace", "baggage", "traceparent"]
+    assert not soup.header.find_all("meta")
+    tags = parse_trace_meta(html)
+    assert tags["sentry-trace"].startswith(TRACE_A)
+    assert trace_entries(response) == tags
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_injection_leaves_pages_with_their_own_tags_alone(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get("/t/tag/", headers=A)
+    assert len(trace_meta_elements(response.content.decode())) == 3  # W3C on: three, once
+
+
+def test_the_admin_login_page_carries_the_trace_with_injection(
+    client: Client, settings: Any
+) -> None:
+    without = client.get("/admin/login/", headers=A)
+    assert without.status_code == 200
+    assert parse_trace_meta(without.content.decode()) == {}  # the admin renders no tags
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get("/admin/login/", headers=A)
+    assert response.status_code == 200
+    html = response.content.decode()
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.head is not None and soup.title is not None
+    assert "Log in" in soup.title.get_text()
+    assert soup.head.find("meta").get("name") == "sentry-trace"  # type: ignore[union-attr]
+    tags = parse_trace_meta(html)
+    assert tags["sentry-trace"].startswith(TRACE_A)
+    assert decode_baggage(tags["baggage"])["public_key"] == "alice"
+    assert trace_entries(response) == tags
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_injection_leaves_compressed_and_streamed_pages_alone(
+    client: Client, settings: Any
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    streamed = client.get("/r/streaming-no-tags/", headers=A)
+    html = b"".join(streamed.streaming_content).decode()  # type: ignore[attr-defined]
+    assert parse_trace_meta(html) == {}
+    assert trace_entries(streamed)["sentry-trace"].startswith(TRACE_A)
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "django.middleware.gzip.GZipMiddleware",  # below: the page reaches us compressed
+    ]
+    compressed = DjangoClient().get("/r/no-tags/", headers={**A, "Accept-Encoding": "gzip"})
+    assert compressed["Content-Encoding"] == "gzip"
+    assert parse_trace_meta(gzip.decompress(compressed.content).decode()) == {}
+    assert trace_entries(compressed)["sentry-trace"].startswith(TRACE_A)
