@@ -85,6 +85,8 @@ METATRACE = {
     "W3C": os.environ.get("METATRACE_W3C", "1") == "1",
     # "auto" renders sentry-sdk's or OpenTelemetry's trace when one runs (see tracing.py).
     "SOURCE": os.environ.get("METATRACE_SOURCE", "auto"),
+    # Pages that print no tags (the admin login) get them injected: METATRACE_INJECT=1 make run.
+    "INJECT": os.environ.get("METATRACE_INJECT", "0") == "1",
 }
 
 # The browser SDK bundle (frontend/): it keeps its envelopes in the page and sends nothing.
