@@ -582,3 +582,128 @@ def test_the_table_documents_exactly_the_differences_seen(
     check([(case, config) for case in TRICKY for config in CONFIGS], sentry_core)
     assert set(PREDICATES) == set(ROWS), "docs/readers.md's table and PREDICATES differ"
     assert set(ROWS) - USED == set(), "rows no hand-written case shows; remove or add a case"
+
+
+# ------------------------------------------------------------------------------------------------
+# One test per class of bug that the readers found (issue 11); each failed before the fix
+# ------------------------------------------------------------------------------------------------
+
+
+def _page(headers: Case) -> dict[str, str]:
+    metatrace.continue_trace(headers)
+    return parse_trace_meta(str(metatrace.trace_meta()))
+
+
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        f"sentry-trace%5Fid={T2}",  # class 1: an encoded Sentry key
+        "sentry-sampl%65d=false,sentry-sample%5Frand=0.99",
+        f"sentry%2Dtrace_id={T2}",  # class 2: an encoded prefix
+        "%73entry-sampled=false,sentry%2drelease=evil",
+    ],
+)
+def test_no_encoded_key_overrides_the_dsc_in_any_reader(
+    sentry_core: readers.SentryCore, smuggled: str
+) -> None:
+    metatrace.configure(w3c=True)
+    tags = _page({"sentry-trace": ST, "baggage": f"{DSC},sentry-release=good,{smuggled}"})
+    context = metatrace.current_trace()
+    meant = dict(context.dsc)
+    # Whatever wins, it is the DSC of the trace that goes out (one of another is dropped).
+    assert meant.get("trace_id", context.trace_id) == context.trace_id
+    # The browser reads the tags; the next service reads the headers.
+    assert (sentry_core.ask(tags["sentry-trace"], tags.get("baggage"))["dsc"] or {}) == meant
+    headers = metatrace.propagation_headers()
+    answer = sentry_core.ask(headers["sentry-trace"], headers.get("baggage"))
+    assert (answer["dsc"] or {}) == meant
+    assert readers.opentelemetry(headers).dsc == meant
+    assert readers.sentry_python(headers).dsc == meant
+
+
+@pytest.mark.parametrize("rand", ["abc", "1.5", "-0.1", "NaN", "", "0.5abc", "1", "inf"])
+@pytest.mark.parametrize("sampled", [True, False])
+def test_an_invalid_sample_rand_is_replaced_by_one_that_agrees(rand: str, sampled: bool) -> None:
+    metatrace.configure()
+    flag = "true" if sampled else "false"
+    context = metatrace.continue_trace(
+        {
+            "sentry-trace": f"{T}-{S}-{int(sampled)}",
+            "baggage": f"sentry-trace_id={T},sentry-sample_rate=0.3,"
+            f"sentry-sampled={flag},sentry-sample_rand={rand}",
+        }
+    )
+    replaced = float(context.dsc["sample_rand"])
+    assert 0.0 <= replaced < 1.0
+    assert (replaced < 0.3) is sampled
+
+
+def test_an_encoded_org_id_of_our_org_is_continued() -> None:
+    metatrace.configure(public_key=KEY, org_id="447")
+    context = metatrace.continue_trace(
+        {"sentry-trace": ST, "baggage": f"sentry-trace_id={T},sentry-org_id=%34%34%37"}
+    )
+    assert (context.trace_id, context.parent_span_id) == (T, S)
+    assert context.dsc["org_id"] == "447"
+
+
+def test_tracestate_travels_with_traceparent() -> None:
+    metatrace.configure(w3c=True)
+    metatrace.continue_trace({"traceparent": TP, "tracestate": "congo=t61rcWkgMzE , rojo=0a"})
+    headers = metatrace.propagation_headers()
+    assert headers["tracestate"] == "congo=t61rcWkgMzE,rojo=0a"
+    assert readers.opentelemetry(headers).tracestate == "congo=t61rcWkgMzE,rojo=0a"
+
+
+@pytest.mark.parametrize(
+    "tracestate",
+    [",".join(f"k{i}=v" for i in range(33)), "a=" + "x" * 255 + ",b=" + "y" * 255, "a=1,a=2"],
+)
+def test_tracestate_over_the_w3c_limits_is_dropped(tracestate: str) -> None:
+    metatrace.configure(w3c=True)
+    metatrace.continue_trace({"traceparent": TP, "tracestate": tracestate})
+    assert "tracestate" not in metatrace.propagation_headers()
+
+
+def test_tracestate_of_another_trace_is_dropped() -> None:
+    metatrace.configure(w3c=True)
+    metatrace.continue_trace(
+        {"sentry-trace": f"{T2}-{S2}-1", "traceparent": TP, "tracestate": "a=1"}
+    )
+    assert metatrace.current_trace().trace_id == T2
+    assert "tracestate" not in metatrace.propagation_headers()
+
+
+@pytest.mark.parametrize(
+    "rate, flags", [(1.0, {"01"}), (None, {"01"}), (0.0, {"00"}), (0.5, {"00", "01"})]
+)
+@pytest.mark.parametrize("public_key", [None, KEY])
+def test_the_rate_decides_a_started_trace_with_or_without_a_key(
+    rate: float | None, flags: set[str], public_key: str | None
+) -> None:
+    metatrace.configure(w3c=True, traces_sample_rate=rate, public_key=public_key)
+    seen = set()
+    for _ in range(40):
+        tags = _page({})
+        flag = tags["traceparent"][-2:]
+        seen.add(flag)
+        assert (
+            metatrace.current_trace().sampled
+            is {None: None, "01": True, "00": False}[flag if rate is not None else None]
+        )
+    assert seen == flags
+
+
+def test_an_upstream_decision_gets_no_sample_rate_of_ours() -> None:
+    metatrace.configure(public_key=KEY, traces_sample_rate=1.0)
+    context = metatrace.continue_trace({"sentry-trace": f"{T}-{S}-0"})
+    assert context.sampled is False
+    assert context.dsc["sampled"] == "false"
+    assert "sample_rate" not in context.dsc
+    # A decision taken here carries the rate that took it.
+    context = metatrace.continue_trace({"sentry-trace": f"{T}-{S}"})
+    assert (context.sampled, context.dsc["sample_rate"], context.dsc["sampled"]) == (
+        True,
+        "1.0",
+        "true",
+    )
