@@ -168,7 +168,12 @@ class TraceContext:
             sentry_trace = formats.format_sentry_trace(state.trace_id, span_id, state.sampled)
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if state.dsc:
-            baggage = escape(formats.join_baggage(state.dsc))
+            # The sentry members lead the outgoing header, and no member holds a comma.
+            sentry = state.baggage
+            if state.third_party:
+                count = len(state.dsc)
+                sentry = ",".join(sentry.split(",", count)[:count])
+            baggage = escape(sentry)
             html += f'<meta name="baggage" content="{baggage}">'
         if w3c:
             traceparent = formats.format_traceparent(state.trace_id, span_id, state.sampled)

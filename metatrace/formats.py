@@ -81,6 +81,26 @@ _KEY_SAFE = "!#$&'*^`|~"  # quote() keeps letters, digits and "_.-~" anyway
 # Fields written as they are; any other is encoded, '-' too: sentry-python takes the field
 # up to the next '-' (`key.split("-")[1]`).
 _PLAIN_FIELD_RE = re.compile(r"[A-Za-z0-9_.~]++")
+# The fields Sentry's SDKs send, written as they are without a check.
+_KNOWN_FIELDS = frozenset(
+    {
+        "trace_id",
+        "public_key",
+        "sample_rate",
+        "sample_rand",
+        "sampled",
+        "release",
+        "environment",
+        "transaction",
+        "org_id",
+        "replay_id",
+        "user_segment",
+    }
+)
+# ASCII escapes of what str.strip() removes: a value that starts or ends with one is decoded.
+_SPACE_ESCAPES = frozenset(
+    f"%{code:02{case}}" for code in (*range(0x09, 0x0E), *range(0x1C, 0x21)) for case in "xX"
+)
 # A JavaScript object drops a "__proto__" property: @sentry/core could never see that field.
 _UNREADABLE_FIELDS = frozenset({"__proto__"})
 # W3C tracestate list member: simple or multi-tenant key, then up to 256 printable characters.
@@ -153,7 +173,9 @@ def parse_baggage(value: str) -> Baggage:
             key = decoded
         if key.startswith(SENTRY_PREFIX):
             field = key[_PREFIX_LENGTH:]
-            canonical = _canonical_value(rest.partition(";")[0] if ";" in rest else rest)
+            raw = rest.partition(";")[0] if ";" in rest else rest
+            # Plain values, the common case, are canonical as they came.
+            canonical = raw if raw and "%" not in raw and "+" not in raw else _canonical_value(raw)
             if canonical is not None and field and field not in _UNREADABLE_FIELDS:
                 sentry[field] = canonical
         elif encoded:
@@ -177,13 +199,18 @@ def _decode(text: str) -> str | None:
 def _canonical_value(raw: str) -> str | None:
     """A sentry value that every reader decodes to the same text, or None if none can.
 
-    A value without '+' whose escapes are all ASCII, and cannot hide whitespace at its ends,
+    A value without '+' whose escapes are all ASCII, and do not put whitespace at its ends,
     is such a value as it came (the common case); any other is decoded and encoded again.
     """
     if not raw:
         return None  # @sentry/core skips an empty value, sentry-python keeps it
     if "+" not in raw and (
-        "%" not in raw or (raw[0] != "%" and raw[-3:-2] != "%" and _ASCII_ESCAPES_RE.fullmatch(raw))
+        "%" not in raw
+        or (
+            raw[:3] not in _SPACE_ESCAPES
+            and raw[-3:] not in _SPACE_ESCAPES
+            and _ASCII_ESCAPES_RE.fullmatch(raw)
+        )
     ):
         return raw
     decoded = _decode(raw)
@@ -301,30 +328,33 @@ def fit_baggage(
     first, then third-party ones, each key once, within the W3C and OpenTelemetry limits:
     members over the per-member limit are skipped, and the rest stop at the member or byte
     limit. Returns the sentry items kept, the third-party members kept, and the header."""
-    members: list[tuple[str | None, str]] = [
-        (field, f"{SENTRY_PREFIX}{encode_field(field)}={value}")
+    members = [
+        f"{SENTRY_PREFIX}{field if field in _KNOWN_FIELDS else encode_field(field)}={value}"
         for field, value in sentry_encoded.items()
     ]
+    others: list[str] = []
     if third_party:
-        seen = {member.partition("=")[0] for _, member in members}
+        seen = {member.partition("=")[0] for member in members}
         for member in third_party:
             key = member.partition("=")[0]
             if key not in seen:
                 seen.add(key)
-                members.append((None, member))
-    joined = ",".join(member for _, member in members)
-    if not (len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS):
-        kept: list[tuple[str | None, str]] = []
-        size = -1  # no comma before the first member
-        for field, member in members:
-            if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
-                continue
-            if len(kept) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
-                break
-            kept.append((field, member))
-            size += 1 + len(member)
-        members = kept
-        joined = ",".join(member for _, member in members)
-    sentry = {field: sentry_encoded[field] for field, _ in members if field is not None}
-    others = tuple(member for field, member in members if field is None)
-    return sentry, others, joined
+                others.append(member)
+        members += others
+    joined = ",".join(members)
+    if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:
+        return dict(sentry_encoded), tuple(others), joined  # within every limit at once
+    kept: list[str] = []
+    sentry: dict[str, str] = {}
+    size = -1  # no comma before the first member
+    fields = [*sentry_encoded, *[None] * len(others)]
+    for field, member in zip(fields, members, strict=True):
+        if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
+            continue
+        if len(kept) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
+            break
+        kept.append(member)
+        size += 1 + len(member)
+        if field is not None:
+            sentry[field] = sentry_encoded[field]
+    return sentry, tuple(kept[len(sentry) :]), ",".join(kept)
