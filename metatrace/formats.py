@@ -82,7 +82,7 @@ _KEY_SAFE = "!#$&'*^`|~"  # quote() keeps letters, digits and "_.-~" anyway
 # up to the next '-' (`key.split("-")[1]`).
 _PLAIN_FIELD_RE = re.compile(r"[A-Za-z0-9_.~]++")
 # The fields Sentry's SDKs send, written as they are without a check.
-_KNOWN_FIELDS = frozenset(
+KNOWN_FIELDS = frozenset(
     {
         "trace_id",
         "public_key",
@@ -329,7 +329,7 @@ def fit_baggage(
     members over the per-member limit are skipped, and the rest stop at the member or byte
     limit. Returns the sentry items kept, the third-party members kept, and the header."""
     members = [
-        f"{SENTRY_PREFIX}{field if field in _KNOWN_FIELDS else encode_field(field)}={value}"
+        f"{SENTRY_PREFIX}{field if field in KNOWN_FIELDS else encode_field(field)}={value}"
         for field, value in sentry_encoded.items()
     ]
     others: list[str] = []

@@ -388,20 +388,8 @@ def _percent_some(draw: st.DrawFn, text: str) -> str:
     return "".join(out)
 
 
-FIELDS = [
-    "trace_id",
-    "public_key",
-    "sample_rate",
-    "sample_rand",
-    "sampled",
-    "release",
-    "environment",
-    "transaction",
-    "org_id",
-    "user-segment",
-    "__proto__",
-    "",
-]
+# The fields Sentry's SDKs send, and a few that readers treat differently.
+FIELDS = [*sorted(formats.KNOWN_FIELDS), "user-segment", "__proto__", ""]
 VALUES = [
     T, T2, "0.5", "0.123456", "1e-7", "abc", "1.5", "-0.1", "NaN", "", "0.5abc", "1", "0",
     "true", "false", "447", "%34%34%37", "7", "a+b", "%20x", "x%20", "%20", "%zz", "100%",
