@@ -37,6 +37,7 @@ class _Resolved(NamedTuple):
     dsc: dict[str, str]  # field -> percent-encoded value, ready for the wire
     third_party: tuple[str, ...]
     baggage: str  # the outgoing header: exactly the dsc and third_party above
+    sentry_baggage: str  # its sentry members alone, for the meta tag
     tracestate: str | None  # the traceparent's, if the trace continued is its trace
 
 
@@ -168,12 +169,7 @@ class TraceContext:
             sentry_trace = formats.format_sentry_trace(state.trace_id, span_id, state.sampled)
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if state.dsc:
-            # The sentry members lead the outgoing header, and no member holds a comma.
-            sentry = state.baggage
-            if state.third_party:
-                count = len(state.dsc)
-                sentry = ",".join(sentry.split(",", count)[:count])
-            baggage = escape(sentry)
+            baggage = escape(state.sentry_baggage)
             html += f'<meta name="baggage" content="{baggage}">'
         if w3c:
             traceparent = formats.format_traceparent(state.trace_id, span_id, state.sampled)
@@ -246,7 +242,12 @@ class TraceContext:
             dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
         # What the header can carry is exactly what this context says it carries.
         dsc, third_party, header = formats.fit_baggage(dsc, baggage.third_party)
-        return _Resolved(trace_id, parent_span_id, sampled, dsc, third_party, header, tracestate)
+        sentry_header = header
+        if third_party:  # the sentry members lead the header, and none holds a comma
+            sentry_header = ",".join(header.split(",", len(dsc))[: len(dsc)])
+        return _Resolved(
+            trace_id, parent_span_id, sampled, dsc, third_party, header, sentry_header, tracestate
+        )
 
     def _head_dsc(
         self, config: Config, trace_id: str, sampled: bool | None, started: bool
@@ -318,7 +319,14 @@ class SpanContext(TraceContext):
                 baggage.sentry_encoded if baggage.sentry_encoded.get("trace_id") == trace_id else {}
             )
             return _Resolved(
-                trace_id, None, sampled, dsc, baggage.third_party, self._baggage or "", tracestate
+                trace_id,
+                None,
+                sampled,
+                dsc,
+                baggage.third_party,
+                self._baggage or "",  # sentry-sdk's own, as it made it
+                formats.join_baggage(dsc),
+                tracestate,
             )
         return self._complete(config, trace_id, None, sampled, baggage, tracestate)
 
