@@ -695,3 +695,19 @@ def test_an_upstream_decision_gets_no_sample_rate_of_ours() -> None:
         "1.0",
         "true",
     )
+
+
+def test_an_otel_span_sends_its_own_tracestate_and_no_rate_of_ours() -> None:
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    metatrace.configure(public_key=KEY, traces_sample_rate=1.0, w3c=True, source="opentelemetry")
+    state = TraceState([("congo", "t61rcWkgMzE")])
+    remote = SpanContext(0xABC, 0xDEF, True, TraceFlags(1), state)
+    with trace.use_span(NonRecordingSpan(remote)):
+        headers = metatrace.propagation_headers()
+        dsc = dict(metatrace.current_trace().dsc)
+    assert headers["tracestate"] == "congo=t61rcWkgMzE"
+    assert readers.opentelemetry(headers).tracestate == "congo=t61rcWkgMzE"
+    # OpenTelemetry's sampler decided, not our rate.
+    assert dsc["sampled"] == "true" and "sample_rate" not in dsc
