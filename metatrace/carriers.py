@@ -15,14 +15,17 @@ _FIELDS = {
     "sentry_baggage": 1,
     "traceparent": 2,
     "http_traceparent": 2,
+    "tracestate": 3,
+    "http_tracestate": 3,
 }
 _LENGTHS = frozenset(map(len, _FIELDS))
 
-Raw = tuple[str | None, str | None, str | None]
+Raw = tuple[str | None, str | None, str | None, str | None]
 
 
 def read_carrier(carrier: Mapping[str, Any]) -> Raw:
-    """(sentry-trace, baggage, traceparent) as raw strings; repeated values are comma-joined.
+    """(sentry-trace, baggage, traceparent, tracestate) as raw strings; repeated values are
+    comma-joined.
 
     One pass over the keys, in any letter case: cheaper than trying each spelling in turn.
     """
@@ -33,7 +36,7 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
             f"os.environ), not {type(carrier).__name__}"
             + ("; to start a new trace, pass {} or no argument" if carrier is None else "")
         )
-    found: list[Any] = [None, None, None]
+    found: list[Any] = [None, None, None, None]
     for key, value in carrier.items():
         if type(key) is str and len(key) in _LENGTHS:
             index = _FIELDS.get(key.lower())
@@ -45,26 +48,32 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
 def read_environ(environ: Mapping[str, Any]) -> Raw:
     """The fast path for a WSGI environ or Django's request.META."""
     get = environ.get
-    return _texts(get("HTTP_SENTRY_TRACE"), get("HTTP_BAGGAGE"), get("HTTP_TRACEPARENT"))
+    return _texts(
+        get("HTTP_SENTRY_TRACE"),
+        get("HTTP_BAGGAGE"),
+        get("HTTP_TRACEPARENT"),
+        get("HTTP_TRACESTATE"),
+    )
 
 
 def read_header_pairs(headers: Iterable[tuple[bytes, bytes]]) -> Raw:
     """For ASGI: (name, value) byte pairs; repeated headers are comma-joined."""
-    found: list[list[bytes]] = [[], [], []]
+    found: list[list[bytes]] = [[], [], [], []]
     for name, value in headers:
         index = _FIELDS.get(bytes(name).decode("latin-1").lower())
         if index is not None:
             found[index].append(bytes(value))
-    sentry_trace, baggage, traceparent = (_text(values) for values in found)
-    return sentry_trace, baggage, traceparent
+    sentry_trace, baggage, traceparent, tracestate = (_text(values) for values in found)
+    return sentry_trace, baggage, traceparent, tracestate
 
 
-def _texts(sentry_trace: object, baggage: object, traceparent: object) -> Raw:
+def _texts(sentry_trace: object, baggage: object, traceparent: object, tracestate: object) -> Raw:
     # Plain strings and absent values, the common cases, pass without a call.
     return (
         sentry_trace if sentry_trace is None or type(sentry_trace) is str else _text(sentry_trace),
         baggage if baggage is None or type(baggage) is str else _text(baggage),
         traceparent if traceparent is None or type(traceparent) is str else _text(traceparent),
+        tracestate if tracestate is None or type(tracestate) is str else _text(tracestate),
     )
 
 

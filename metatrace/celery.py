@@ -57,11 +57,11 @@ def _continue(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     if task_id is None or task is None:
         return
     raw = read_carrier(_carrier(task.request))
-    if raw == (None, None, None) and getattr(task.request, "is_eager", False):
+    if raw == (None, None, None, None) and getattr(task.request, "is_eager", False):
         # An eager task (task_always_eager, apply()) is never published: it runs here, inside
         # the caller's trace, as a child of it.
         caller = current_trace()
-        raw = (caller.sentry_trace, caller.baggage, None)
+        raw = (caller.sentry_trace, caller.baggage, None, None)
     _tokens[task_id] = activate(TraceContext(*raw))
 
 

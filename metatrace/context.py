@@ -8,6 +8,7 @@ so two threads resolving the same context at once compute the same values.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from random import getrandbits
@@ -24,6 +25,9 @@ logger = logging.getLogger("metatrace")
 
 _MASK64 = (1 << 64) - 1
 _MASK128 = (1 << 128) - 1
+# A sample_rand every reader takes for the same number: Python's float() and JavaScript's
+# parseFloat() agree on plain decimals (parseFloat would read "0.5abc" as 0.5, float refuses).
+_DECIMAL_RE = re.compile(r"(?:[0-9]++(?:\.[0-9]*+)?|\.[0-9]++)(?:[eE][+-]?[0-9]++)?")
 
 
 class _Resolved(NamedTuple):
@@ -32,6 +36,9 @@ class _Resolved(NamedTuple):
     sampled: bool | None
     dsc: dict[str, str]  # field -> percent-encoded value, ready for the wire
     third_party: tuple[str, ...]
+    baggage: str  # the outgoing header: exactly the dsc and third_party above
+    sentry_baggage: str  # its sentry members alone, for the meta tag
+    tracestate: str | None  # the traceparent's, if the trace continued is its trace
 
 
 class _Span(NamedTuple):
@@ -51,6 +58,7 @@ class TraceContext:
         "_resolved",
         "_sentry_trace",
         "_traceparent",
+        "_tracestate",
     )
 
     def __init__(
@@ -58,10 +66,12 @@ class TraceContext:
         sentry_trace: str | None = None,
         baggage: str | None = None,
         traceparent: str | None = None,
+        tracestate: str | None = None,
     ) -> None:
         self._sentry_trace = sentry_trace
         self._baggage = baggage
         self._traceparent = traceparent
+        self._tracestate = tracestate
         # 64 bits of span id, 128 of trace id (used if we start the trace), 64 for sample_rand.
         self._rand = getrandbits(256)
         self._resolved: _Resolved | None = None
@@ -118,8 +128,12 @@ class TraceContext:
     @property
     def baggage(self) -> str:
         """The outgoing `baggage` header value (may be empty)."""
-        state = self._resolve()
-        return formats.join_baggage(state.dsc, state.third_party)
+        return self._resolve().baggage
+
+    @property
+    def tracestate(self) -> str | None:
+        """The `tracestate` that travels with the outgoing `traceparent`, if any."""
+        return self._resolve().tracestate
 
     def headers(self) -> dict[str, str]:
         """Outgoing propagation headers; a fresh dict each call, so callers may add to it."""
@@ -132,6 +146,9 @@ class TraceContext:
                 headers["baggage"] = baggage
             if config.w3c:
                 headers["traceparent"] = self.traceparent
+                tracestate = self.tracestate
+                if tracestate:
+                    headers["tracestate"] = tracestate
             cached = self._headers = (config, headers)
         return dict(cached[1])
 
@@ -164,7 +181,7 @@ class TraceContext:
             fields.append(("sentry-trace", sentry_trace))
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if state.dsc:
-            baggage = formats.join_baggage(state.dsc)
+            baggage = state.sentry_baggage
             fields.append(("baggage", baggage))
             html += f'<meta name="baggage" content="{escape(baggage)}">'
         if config.w3c:
@@ -193,18 +210,29 @@ class TraceContext:
                 logger.debug(
                     "metatrace: ignoring malformed sentry-trace %.100r", self._sentry_trace
                 )
+        parent = None  # the traceparent, parsed if it matters
         if incoming is None and self._traceparent:
-            incoming = formats.parse_traceparent(self._traceparent)
+            incoming = parent = formats.parse_traceparent(self._traceparent)
             if incoming is None:
                 logger.debug("metatrace: ignoring malformed traceparent %.100r", self._traceparent)
         baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
-        if incoming is not None and not _same_org(config, baggage.sentry_encoded.get("org_id")):
+        org_id = baggage.sentry_encoded.get("org_id")
+        if incoming is not None and not _same_org(
+            config, None if org_id is None else formats.decode_value(org_id)
+        ):
             logger.debug("metatrace: not continuing a trace of another organisation")
             incoming = None
         if incoming is None:
             trace_id = f"{((self._rand >> 64) & _MASK128) or 1:032x}"
-            return self._complete(config, trace_id, None, None, baggage)
-        return self._complete(config, *incoming, baggage)
+            return self._complete(config, trace_id, None, None, baggage, None)
+        tracestate = None
+        if self._tracestate and self._traceparent:
+            # W3C: tracestate belongs to its traceparent; it travels only with that trace.
+            if parent is None:
+                parent = formats.parse_traceparent(self._traceparent)
+            if parent is not None and parent.trace_id == incoming.trace_id:
+                tracestate = formats.parse_tracestate(self._tracestate)
+        return self._complete(config, *incoming, baggage, tracestate)
 
     def _complete(
         self,
@@ -213,6 +241,7 @@ class TraceContext:
         parent_span_id: str | None,
         sampled: bool | None,
         baggage: formats.Baggage,
+        tracestate: str | None,
     ) -> _Resolved:
         """Pair the trace with its DSC: the incoming one if it is this trace's, else ours."""
         dsc = baggage.sentry_encoded
@@ -221,23 +250,37 @@ class TraceContext:
             logger.debug("metatrace: dropping baggage sentry items of another trace")
             dsc = {}
         if not dsc:
-            sampled, dsc = self._head_dsc(config, trace_id, sampled)
-        elif "sample_rand" not in dsc:
+            sampled, dsc = self._head_dsc(config, trace_id, sampled, parent_span_id is None)
+        elif not _valid_rand(dsc.get("sample_rand")):
             # As sentry-python does: otherwise each browser would draw its own sample_rand.
+            # One that readers would not take for a number in [0, 1) is replaced too.
             dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
-        return _Resolved(trace_id, parent_span_id, sampled, dsc, baggage.third_party)
+        # What the header can carry is exactly what this context says it carries.
+        dsc, third_party, header = formats.fit_baggage(dsc, baggage.third_party)
+        sentry_header = header
+        if third_party:  # the sentry members lead the header, and none holds a comma
+            sentry_header = ",".join(header.split(",", len(dsc))[: len(dsc)])
+        return _Resolved(
+            trace_id, parent_span_id, sampled, dsc, third_party, header, sentry_header, tracestate
+        )
 
     def _head_dsc(
-        self, config: Config, trace_id: str, sampled: bool | None
+        self, config: Config, trace_id: str, sampled: bool | None, started: bool
     ) -> tuple[bool | None, dict[str, str]]:
-        """Freeze a DSC when we are the first Sentry-aware hop and know our own public key."""
+        """Decide the sampling of a trace we start (or continue undecided, with a key), and
+        freeze a DSC when we are the first Sentry-aware hop and know our own public key."""
+        rate = config.traces_sample_rate
+        decides = sampled is None and rate is not None and (started or bool(config.public_key))
+        rand = self._sample_rand(rate, sampled)  # agrees with an upstream decision if it can
+        if decides and rate is not None:
+            sampled = float(rand) < rate
         if config.public_key is None:
             return sampled, {}
-        rate = config.traces_sample_rate
-        rand = self._sample_rand(rate, sampled)
-        if sampled is None and rate is not None:
-            sampled = float(rand) < rate
-        dsc = {"trace_id": trace_id, **_configured_dsc(config), "sample_rand": rand}
+        dsc = {"trace_id": trace_id, **_configured_dsc(config)}
+        if decides:
+            # Only a rate that took the decision: one from upstream came with none of ours.
+            dsc["sample_rate"] = repr(rate)
+        dsc["sample_rand"] = rand
         if sampled is not None:
             dsc["sampled"] = "true" if sampled else "false"
         return sampled, dsc
@@ -268,8 +311,9 @@ class SpanContext(TraceContext):
         baggage: str | None,
         *,
         exact: bool,
+        tracestate: str | None = None,
     ) -> None:
-        super().__init__(None, baggage, None)
+        super().__init__(None, baggage, None, tracestate)
         self._span = _Span(trace_id, span_id, sampled)
         # sentry-sdk: its DSC and baggage go out exactly as it made them.
         self._exact = exact
@@ -278,24 +322,28 @@ class SpanContext(TraceContext):
     def span_id(self) -> str:
         return self._span.span_id
 
-    @property
-    def baggage(self) -> str:
-        if self._exact:
-            return self._baggage or ""
-        return super().baggage
-
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
         return True  # the tracer reports this trace, so the browser should join it
 
     def _parse(self, config: Config) -> _Resolved:
         trace_id, _span_id, sampled = self._span
         baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
+        tracestate = formats.parse_tracestate(self._tracestate) if self._tracestate else None
         if self._exact:
             dsc = (
                 baggage.sentry_encoded if baggage.sentry_encoded.get("trace_id") == trace_id else {}
             )
-            return _Resolved(trace_id, None, sampled, dsc, baggage.third_party)
-        return self._complete(config, trace_id, None, sampled, baggage)
+            return _Resolved(
+                trace_id,
+                None,
+                sampled,
+                dsc,
+                baggage.third_party,
+                self._baggage or "",  # sentry-sdk's own, as it made it
+                formats.join_baggage(dsc),
+                tracestate,
+            )
+        return self._complete(config, trace_id, None, sampled, baggage, tracestate)
 
 
 _head_cache: tuple[Config, dict[str, str]] | None = None
@@ -310,11 +358,8 @@ def _configured_dsc(config: Config) -> dict[str, str]:
             "org_id": config.org_id,
             "release": config.release,
             "environment": config.environment,
-            "sample_rate": None
-            if config.traces_sample_rate is None
-            else repr(config.traces_sample_rate),
         }
-        encoded = {key: formats.encode_value(value) for key, value in items.items() if value}
+        encoded = formats.encode_items({key: value for key, value in items.items() if value})
         _head_cache = (config, encoded)
     return _head_cache[1]
 
@@ -325,6 +370,14 @@ def _same_org(config: Config, theirs: str | None) -> bool:
     if ours and theirs:
         return ours == theirs
     return not (config.strict_trace_continuation and (ours or theirs))
+
+
+def _valid_rand(value: str | None) -> bool:
+    """Whether a sample_rand (as it travels) is a decimal in [0, 1)."""
+    if value is None:
+        return False
+    text = formats.decode_value(value)
+    return _DECIMAL_RE.fullmatch(text) is not None and float(text) < 1.0
 
 
 def _rate(dsc: Mapping[str, str]) -> float | None:

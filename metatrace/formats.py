@@ -19,6 +19,10 @@ BAGGAGE_MAX_MEMBER_BYTES = 4096
 # No valid sentry-trace or traceparent comes near this; longer ones are not even looked at.
 TRACE_HEADER_MAX_BYTES = 8192
 
+# W3C Trace Context: a tracestate of more list members or characters is dropped whole.
+TRACESTATE_MAX_MEMBERS = 32
+TRACESTATE_MAX_CHARS = 512
+
 SENTRY_PREFIX = "sentry-"
 _PREFIX_LENGTH = len(SENTRY_PREFIX)
 
@@ -32,9 +36,9 @@ class IncomingTrace(NamedTuple):
 
 
 class Baggage(NamedTuple):
-    # field -> value as it travels: percent-encoded, and known to decode as UTF-8
+    # decoded field -> value as it travels: percent-encoded, and read alike by every reader
     sentry_encoded: dict[str, str]
-    third_party: tuple[str, ...]  # normalised `key=value[;props]` members, in order
+    third_party: tuple[str, ...]  # normalised `key=value[;props]` members, keys canonical
 
     @property
     def sentry(self) -> dict[str, str]:
@@ -58,7 +62,6 @@ _TRACEPARENT_RE = re.compile(
 # possessive repeats of the classes (`++`, `*+`) say so, and make matching faster. (Only of
 # classes: Python before 3.11.5 mis-matches possessive repeats of groups, gh-106052.)
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
-_TOKEN_RE = re.compile(_TOKEN)
 _OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*+"
 _MEMBER_RE = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*({_OCTETS})[ \t]*((?:;[^,]*)?)")
 # Percent-escapes that are all ASCII decode without error, so such values need no decoding.
@@ -66,10 +69,45 @@ _ASCII_ESCAPES_RE = re.compile(r"[^%]*+(?:%[0-7][0-9A-Fa-f][^%]*+)*")
 _UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
 # A header with no optional whitespace at all, the common case, is split without a regex
 # per member. Keys hold no '=' ',' ';' and values no ',' ';', so this cannot backtrack.
-_PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;(?:{_TOKEN}(?:={_OCTETS})?)?)*"
+_PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*"
 _PLAIN_HEADER_RE = re.compile(rf"{_PLAIN_MEMBER}(?:,{_PLAIN_MEMBER})*")
-# A property is `key` or `key=value`; an empty one (as in a trailing ';') is kept as it came.
+# A property is `key` or `key=value`; an empty one (as in a trailing ';') is dropped, since
+# W3C's grammar has none and OpenTelemetry rejects the whole member for it.
 _PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \t]*)?")
+# Keys: every reader percent-decodes them (sentry-python and @sentry/core per key,
+# OpenTelemetry with unquote_plus). A canonical key encodes all but the token characters
+# that no reader changes: never '%' or '+' (OpenTelemetry reads '+' as a space).
+_KEY_SAFE = "!#$&'*^`|~"  # quote() keeps letters, digits and "_.-~" anyway
+# Fields written as they are; any other is encoded, '-' too: sentry-python takes the field
+# up to the next '-' (`key.split("-")[1]`).
+_PLAIN_FIELD_RE = re.compile(r"[A-Za-z0-9_.~]++")
+# The fields Sentry's SDKs send, written as they are without a check.
+KNOWN_FIELDS = frozenset(
+    {
+        "trace_id",
+        "public_key",
+        "sample_rate",
+        "sample_rand",
+        "sampled",
+        "release",
+        "environment",
+        "transaction",
+        "org_id",
+        "replay_id",
+        "user_segment",
+    }
+)
+# ASCII escapes of what str.strip() removes: a value that starts or ends with one is decoded.
+_SPACE_ESCAPES = frozenset(
+    f"%{code:02{case}}" for code in (*range(0x09, 0x0E), *range(0x1C, 0x21)) for case in "xX"
+)
+# A JavaScript object drops a "__proto__" property: @sentry/core could never see that field.
+_UNREADABLE_FIELDS = frozenset({"__proto__"})
+# W3C tracestate list member: simple or multi-tenant key, then up to 256 printable characters.
+_TRACESTATE_MEMBER_RE = re.compile(
+    r"(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})"
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+)
 
 
 def parse_sentry_trace(value: str) -> IncomingTrace | None:
@@ -107,8 +145,10 @@ def parse_traceparent(value: str) -> IncomingTrace | None:
 def parse_baggage(value: str) -> Baggage:
     """Split a `baggage` header into sentry items and normalised third-party members.
 
-    An oversized header is ignored whole; a malformed or oversized member is skipped.
-    For repeated keys the last value wins, at the position of the first.
+    Keys are classified after percent-decoding, as every reader decodes them: `sentry%2Dx`
+    and `sentry-x` are both the Sentry item `x`. An oversized header is ignored whole; a
+    malformed or oversized member is skipped. For repeated keys (compared decoded) the last
+    value wins, at the position of the first.
     """
     if len(value) > BAGGAGE_MAX_BYTES or (
         not value.isascii() and len(value.encode("utf-8", "surrogatepass")) > BAGGAGE_MAX_BYTES
@@ -123,21 +163,58 @@ def parse_baggage(value: str) -> Baggage:
     for member in value.split(",", BAGGAGE_MAX_MEMBERS)[:BAGGAGE_MAX_MEMBERS] if value else ():
         if sized and len(member) > BAGGAGE_MAX_MEMBER_BYTES:
             continue
-        if member.startswith(SENTRY_PREFIX):
-            field, _, raw = member[_PREFIX_LENGTH:].partition("=")
-            if ";" in raw:
-                raw = raw.partition(";")[0]
-            if "%" in raw and not _ASCII_ESCAPES_RE.fullmatch(raw):
-                # Non-ASCII or stray escapes: decode strictly and re-encode canonically.
-                try:
-                    raw = quote(unquote(raw, errors="strict"), safe="")
-                except UnicodeDecodeError:
-                    continue
-            if field:
-                sentry[field] = raw
+        key, _, rest = member.partition("=")
+        encoded = "%" in key or "+" in key
+        if encoded:
+            # Rare: only such keys need decoding, and a canonical spelling.
+            decoded = _decode(key)
+            if decoded is None:
+                continue
+            key = decoded
+        if key.startswith(SENTRY_PREFIX):
+            field = key[_PREFIX_LENGTH:]
+            raw = rest.partition(";")[0] if ";" in rest else rest
+            # Plain values, the common case, are canonical as they came.
+            canonical = raw if raw and "%" not in raw and "+" not in raw else _canonical_value(raw)
+            if canonical is not None and field and field not in _UNREADABLE_FIELDS:
+                sentry[field] = canonical
+        elif encoded:
+            key = encode_key(key)
+            others[key] = f"{key}={rest}"
         else:
-            others[member.partition("=")[0]] = member
+            others[key] = member
     return Baggage(sentry, tuple(others.values()))
+
+
+def _decode(text: str) -> str | None:
+    """A key or value percent-decoded and stripped, as OpenTelemetry reads it; None if it is
+    not UTF-8 (@sentry/core's decodeURIComponent would throw) or nothing is left."""
+    try:
+        decoded = unquote(text, errors="strict").strip()
+    except UnicodeDecodeError:
+        return None
+    return decoded or None
+
+
+def _canonical_value(raw: str) -> str | None:
+    """A sentry value that every reader decodes to the same text, or None if none can.
+
+    A value without '+' whose escapes are all ASCII, and do not put whitespace at its ends,
+    is such a value as it came (the common case); any other is decoded and encoded again.
+    """
+    if not raw:
+        return None  # @sentry/core skips an empty value, sentry-python keeps it
+    if "+" not in raw and (
+        "%" not in raw
+        or (
+            raw[:3] not in _SPACE_ESCAPES
+            and raw[-3:] not in _SPACE_ESCAPES
+            and _ASCII_ESCAPES_RE.fullmatch(raw)
+        )
+    ):
+        return raw
+    decoded = _decode(raw)
+    return None if decoded is None else encode_value(decoded)
 
 
 def _well_formed(value: str) -> str:
@@ -165,8 +242,9 @@ def _properties(text: str) -> str | None:
         if match is None:
             return None
         key, value = match.groups()
-        normalised.append("" if key is None else key if value is None else f"{key}={value}")
-    return ";" + ";".join(normalised)
+        if key is not None:
+            normalised.append(key if value is None else f"{key}={value}")
+    return "".join(f";{part}" for part in normalised)
 
 
 def format_sentry_trace(trace_id: str, span_id: str, sampled: bool | None) -> str:
@@ -176,13 +254,46 @@ def format_sentry_trace(trace_id: str, span_id: str, sampled: bool | None) -> st
 
 
 def format_traceparent(trace_id: str, span_id: str, sampled: bool | None) -> str:
-    # W3C has no "deferred": like Sentry's SDKs, only an explicit yes sets the flag.
-    return f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+    # W3C has no "deferred"; its flag means "may have recorded", and OpenTelemetry web drops
+    # a trace flagged 00. So only a decision not to sample clears it.
+    return f"00-{trace_id}-{span_id}-{'00' if sampled is False else '01'}"
 
 
-def is_token(text: str) -> bool:
-    """Whether `text` may be a baggage key."""
-    return _TOKEN_RE.fullmatch(text) is not None
+def parse_tracestate(value: str) -> str | None:
+    """A W3C `tracestate`, normalised (no whitespace, no empty members), or None when it
+    must be dropped: a malformed member, a repeated key, or over 32 members or 512 characters.
+    """
+    if len(value) > TRACE_HEADER_MAX_BYTES:
+        return None
+    members: list[str] = []
+    keys: set[str] = set()
+    for part in value.split(","):
+        member = part.strip(_OWS)
+        if not member:
+            continue
+        key = member.partition("=")[0]
+        if (
+            len(members) == TRACESTATE_MAX_MEMBERS
+            or key in keys
+            or _TRACESTATE_MEMBER_RE.fullmatch(member) is None
+        ):
+            return None
+        keys.add(key)
+        members.append(member)
+    joined = ",".join(members)
+    return joined if joined and len(joined) <= TRACESTATE_MAX_CHARS else None
+
+
+def encode_key(key: str) -> str:
+    """The canonical spelling of a decoded baggage key."""
+    return quote(key, safe=_KEY_SAFE)
+
+
+def encode_field(field: str) -> str:
+    """The canonical spelling of a decoded Sentry field, after the `sentry-` prefix."""
+    if _PLAIN_FIELD_RE.fullmatch(field):
+        return field
+    return encode_key(field).replace("-", "%2D")
 
 
 def decode_value(value: str) -> str:
@@ -196,33 +307,54 @@ def encode_value(value: str) -> str:
 
 def format_baggage(sentry: Mapping[str, str], third_party: Iterable[str] = ()) -> str:
     """A `baggage` value from decoded sentry items and third-party members."""
-    return join_baggage(
-        {field: encode_value(value) for field, value in sentry.items()}, third_party
-    )
+    return join_baggage(encode_items(sentry), third_party)
+
+
+def encode_items(sentry: Mapping[str, str]) -> dict[str, str]:
+    """Decoded sentry items, encoded as they travel: stripped, since OpenTelemetry strips
+    what it decodes, and without empty ones, which @sentry/core skips."""
+    return {field: encode_value(text) for field, value in sentry.items() if (text := value.strip())}
 
 
 def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] = ()) -> str:
-    """Sentry members first, then third-party ones, each key once, within the W3C and
-    OpenTelemetry limits: members over the per-member limit are skipped, and the rest stop
-    at the member or byte limit."""
-    members = [f"{SENTRY_PREFIX}{field}={value}" for field, value in sentry_encoded.items()]
+    """The `baggage` value of `fit_baggage`."""
+    return fit_baggage(sentry_encoded, third_party)[2]
+
+
+def fit_baggage(
+    sentry_encoded: Mapping[str, str], third_party: Iterable[str] = ()
+) -> tuple[dict[str, str], tuple[str, ...], str]:
+    """What one `baggage` header carries of these items, and the header: sentry members
+    first, then third-party ones, each key once, within the W3C and OpenTelemetry limits:
+    members over the per-member limit are skipped, and the rest stop at the member or byte
+    limit. Returns the sentry items kept, the third-party members kept, and the header."""
+    members = [
+        f"{SENTRY_PREFIX}{field if field in KNOWN_FIELDS else encode_field(field)}={value}"
+        for field, value in sentry_encoded.items()
+    ]
+    others: list[str] = []
     if third_party:
         seen = {member.partition("=")[0] for member in members}
         for member in third_party:
             key = member.partition("=")[0]
             if key not in seen:
                 seen.add(key)
-                members.append(member)
+                others.append(member)
+        members += others
     joined = ",".join(members)
     if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:
-        return joined  # within every limit at once
+        return dict(sentry_encoded), tuple(others), joined  # within every limit at once
     kept: list[str] = []
+    sentry: dict[str, str] = {}
     size = -1  # no comma before the first member
-    for member in members:
+    fields = [*sentry_encoded, *[None] * len(others)]
+    for field, member in zip(fields, members, strict=True):
         if len(member) > BAGGAGE_MAX_MEMBER_BYTES:
             continue
         if len(kept) == BAGGAGE_MAX_MEMBERS or size + 1 + len(member) > BAGGAGE_MAX_BYTES:
             break
         kept.append(member)
         size += 1 + len(member)
-    return ",".join(kept)
+        if field is not None:
+            sentry[field] = sentry_encoded[field]
+    return sentry, tuple(kept[len(sentry) :]), ",".join(kept)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from . import current_trace, formats, propagation_headers
 from .config import get_config
 
-PROPAGATED = ("sentry-trace", "baggage", "traceparent")
+PROPAGATED = ("sentry-trace", "baggage", "traceparent", "tracestate")
 
 
 def should_propagate(url: str, targets: Sequence[str] | None) -> bool:
@@ -77,7 +77,7 @@ def _withdraw(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
     """Take back what `inject` would have added: clients copy a request's headers onto its
     redirects, and a redirect to a host outside the targets must not receive the trace."""
     ours = propagation_headers()
-    for name in ("sentry-trace", "traceparent"):
+    for name in ("sentry-trace", "traceparent", "tracestate"):
         value = _pop(headers, name)
         if value is not None and value != ours.get(name):
             headers[name] = value  # the caller's own, not ours

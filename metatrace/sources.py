@@ -117,9 +117,8 @@ def _from_otel(source: str) -> TraceContext | None:
     baggage = sys.modules.get("opentelemetry.baggage")
     entries = baggage.get_all() if baggage is not None else {}
     header = ",".join(
-        f"{key}={formats.encode_value(str(value))}"
+        f"{formats.encode_key(str(key))}={formats.encode_value(str(value))}"
         for key, value in entries.items()
-        if formats.is_token(key)  # keys are not encoded: a malformed one could add members
     )
     return SpanContext(
         f"{span_context.trace_id:032x}",
@@ -127,4 +126,5 @@ def _from_otel(source: str) -> TraceContext | None:
         span_context.trace_flags.sampled,
         header or None,
         exact=False,
+        tracestate=span_context.trace_state.to_header() or None,
     )

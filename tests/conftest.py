@@ -87,10 +87,12 @@ def split_sentry_trace(value: str) -> tuple[str, str, str | None]:
 
 
 def decode_baggage(value: str) -> dict[str, str]:
-    """The sentry items of a rendered baggage value, decoded the way a browser SDK does."""
+    """The sentry items of a rendered baggage value, decoded the way a browser SDK does
+    (keys too: decodeURIComponent on both)."""
     items = {}
     for member in value.split(","):
         key, _, raw = member.partition("=")
+        key = unquote(key, errors="strict")
         assert key.startswith("sentry-"), member
         items[key.removeprefix("sentry-")] = unquote(raw, errors="strict")
     return items

@@ -142,11 +142,14 @@ def test_format_baggage_keeps_within_member_and_size_limits() -> None:
 )
 def test_baggage_round_trip(value: str) -> None:
     parsed = formats.parse_baggage(formats.format_baggage({"release": value}))
-    assert parsed.sentry == {"release": value}
+    # Values are read stripped, as OpenTelemetry reads them (docs/readers.md).
+    assert parsed.sentry == {"release": value.strip()}
 
 
 def test_format_headers() -> None:
     assert formats.format_sentry_trace(TRACE, SPAN, None) == f"{TRACE}-{SPAN}"
     assert formats.format_sentry_trace(TRACE, SPAN, False) == f"{TRACE}-{SPAN}-0"
     assert formats.format_traceparent(TRACE, SPAN, True) == f"00-{TRACE}-{SPAN}-01"
-    assert formats.format_traceparent(TRACE, SPAN, None) == f"00-{TRACE}-{SPAN}-00"
+    # No decision yet: "may have recorded", so OpenTelemetry web records (docs/readers.md).
+    assert formats.format_traceparent(TRACE, SPAN, None) == f"00-{TRACE}-{SPAN}-01"
+    assert formats.format_traceparent(TRACE, SPAN, False) == f"00-{TRACE}-{SPAN}-00"
