@@ -11,7 +11,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -512,3 +516,36 @@ def test_sentry_trace_wins_over_traceparent_in_an_environ() -> None:
     environ["HTTP_SENTRY_TRACE"] = "junk"
     context = metatrace.continue_trace(environ)
     assert (context.trace_id, context.sampled) == (other, True)
+
+
+def test_a_date_without_a_zone_is_gmt_whatever_the_local_zone() -> None:
+    # In a fresh interpreter whose local zone is nine hours east of GMT: read as local time,
+    # the zone-less Expires would lie before the Date.
+    code = (
+        "import time; time.tzset(); from metatrace.caching import is_shared_cacheable as c; "
+        "print(c(None, 'Mon, 01 Jan 2001 00:00:01', 'Mon, 01 Jan 2001 00:00:00 GMT'), "
+        "c(None, 'Mon, 01 Jan 2001 00:00:00 GMT', 'Mon, 01 Jan 2001 00:00:01'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TZ": "Asia/Tokyo"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]
+
+
+def test_a_compressed_cacheable_page_warns_on_the_metatrace_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    headers = [("Cache-Control", "public"), ("Content-Type", "text/html")]
+    with caplog.at_level(logging.WARNING, logger="metatrace"):
+        assert not needs_stripping([*headers, ("Content-Encoding", "br")])
+    (record,) = caplog.records
+    assert (record.name, record.levelno) == ("metatrace", logging.WARNING)
+    message = record.getMessage()
+    assert message.startswith("metatrace: ")
+    assert "(br)" in message  # which encoding it met
+    assert message.endswith("(GZipMiddleware above TraceMiddleware)")  # the fix, verbatim
