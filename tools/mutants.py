@@ -12,7 +12,7 @@ mutants itself, one at a time, in a scratch copy of the project:
 
 For each mutant it runs the tests that cover the module (`TESTS` below; the whole non-browser
 suite for a module not listed) and records killed (a test failed) or survived. Survivors that
-are known to be equivalent are listed in `EQUIVALENT`, with the reason, and counted apart.
+are known to be equivalent are listed in tools/equivalent.py, with the reason, and counted apart.
 
     python tools/mutants.py metatrace/carriers.py            # print a table, exit 1 on survivors
     python tools/mutants.py --json out.json metatrace/*.py   # also write the results
@@ -80,8 +80,8 @@ TESTS: dict[str, list[str]] = {
     "metatrace/config.py": ["tests/test_config.py", "tests/test_coverage.py", "tests/test_api.py"],
 }
 
-# (module, mutant description) -> why it changes nothing a user could see.
-EQUIVALENT: dict[tuple[str, str], str] = {}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from equivalent import EQUIVALENT  # noqa: E402  (a sibling module: tools/ is no package)
 
 
 @dataclass
@@ -354,7 +354,7 @@ def run(mutants: list[Mutant], workdir: Path, tests: list[str] | None = None) ->
         if baseline.returncode != 0:
             sys.exit(f"the tests fail without any mutant ({module}):\n{baseline.stdout[-3000:]}")
     for index, mutant in enumerate(mutants, 1):
-        known = EQUIVALENT.get((mutant.module, mutant.description))
+        known = EQUIVALENT.get(f"{mutant.module}: {mutant.description}")
         target = workdir / mutant.module
         original = target.read_text(encoding="utf-8")
         target.write_text(mutant.source, encoding="utf-8")
