@@ -68,7 +68,7 @@ TESTS: dict[str, list[str]] = {
     "metatrace/carriers.py": [
         "tests/test_guards.py",
         "tests/test_api.py",
-        "tests/test_coverage.py",
+        "tests/test_branches.py",
         "tests/test_wsgi_asgi.py",
         "tests/test_celery.py",
     ],
@@ -77,7 +77,7 @@ TESTS: dict[str, list[str]] = {
         "tests/test_caching.py",
         "tests/test_wsgi_asgi.py",
     ],
-    "metatrace/config.py": ["tests/test_config.py", "tests/test_coverage.py", "tests/test_api.py"],
+    "metatrace/config.py": ["tests/test_config.py", "tests/test_branches.py", "tests/test_api.py"],
 }
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

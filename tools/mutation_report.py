@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from equivalent import EQUIVALENT  # noqa: E402  (a sibling module: tools/ is no package)
+from equivalent import EQUIVALENT  # a sibling module: tools/ is no package
 
 ROOT = Path(__file__).resolve().parent.parent
 START = "<!-- mutation-summary:start -->"
