@@ -38,7 +38,4 @@ EQUIVALENT: dict[str, str] = {
     "metatrace/caching.py: _DIRECTIVE_RE: + -> * at 13": (
         "a directive with an empty name is never read"
     ),
-    "metatrace.caching.x_needs_stripping__mutmut_53": "log text: XX around the message's start",
-    "metatrace.caching.x_needs_stripping__mutmut_55": "log text: XX around the message's end",
-    "metatrace.caching.x_needs_stripping__mutmut_56": "log text: class names lowercased",
 }
