@@ -252,3 +252,101 @@ def test_a_request_continues_a_trace_header_only_within_the_cap(extra: int) -> N
     ):
         assert context.continued is (extra <= 0)
         assert (context.trace_id == INCOMING_TRACE) is (extra <= 0)
+
+
+# Character classes: every ASCII character, in and out of each class ---------------------------
+
+ASCII = [chr(code) for code in range(128)] + ["\x80", "\xa0", "é", "\u2028"]
+HEX_DIGITS = "0123456789abcdef"
+# RFC 9110 tchar, and the W3C baggage-octet, written out from the specifications.
+TCHARS = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+OCTETS = "".join(chr(c) for c in [0x21, *range(0x23, 0x2C), *range(0x2D, 0x3B)])
+OCTETS += "".join(chr(c) for c in [*range(0x3C, 0x5C), *range(0x5D, 0x7F)])
+
+
+def test_trace_id_digits() -> None:
+    wrong = [char for char in ASCII if not _id_digit_accepted(char)]
+    assert wrong == []
+
+
+def _id_digit_accepted(char: str) -> bool:
+    """Whether every place of an id takes `char` exactly when it is a lowercase hex digit."""
+    valid = char in HEX_DIGITS
+    trace_id, span_id = char + "1" * 31, char + "1" * 15
+    for header, parse in (
+        (f"{trace_id}-{INCOMING_SPAN}-1", formats.parse_sentry_trace),
+        (f"{INCOMING_TRACE}-{span_id}-1", formats.parse_sentry_trace),
+        (f"00-{trace_id}-{INCOMING_SPAN}-01", formats.parse_traceparent),
+        (f"00-{INCOMING_TRACE}-{span_id}-01", formats.parse_traceparent),
+        (f"{char}0-{INCOMING_TRACE}-{INCOMING_SPAN}-01", formats.parse_traceparent),
+        (f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-0{char}", formats.parse_traceparent),
+    ):
+        if (parse(header) is not None) is not valid:
+            return False
+    sampled = formats.parse_sentry_trace(f"{INCOMING_TRACE}-{INCOMING_SPAN}-{char}")
+    return (sampled is not None) is (char in "01")
+
+
+@pytest.mark.parametrize("field, length", [("trace", 32), ("span", 16)])
+@pytest.mark.parametrize("extra", [-1, 0, 1], ids=["under", "at", "over"])
+def test_id_lengths(field: str, length: int, extra: int) -> None:
+    digits = "1" * (length + extra)
+    trace_id, span_id = (digits, INCOMING_SPAN) if field == "trace" else (INCOMING_TRACE, digits)
+    valid = extra == 0
+    assert (formats.parse_sentry_trace(f"{trace_id}-{span_id}") is not None) is valid
+    assert (formats.parse_traceparent(f"00-{trace_id}-{span_id}-01") is not None) is valid
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1], ids=["under", "at", "over"])
+def test_traceparent_version_and_flags_lengths(extra: int) -> None:
+    two = "1" * (2 + extra)
+    valid = extra == 0
+    assert (
+        formats.parse_traceparent(f"{two}-{INCOMING_TRACE}-{INCOMING_SPAN}-01") is not None
+    ) is (valid)
+    assert (
+        formats.parse_traceparent(f"01-{INCOMING_TRACE}-{INCOMING_SPAN}-{two}") is not None
+    ) is (valid)
+
+
+@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "spaced"])
+def test_key_characters(spaced: bool) -> None:
+    for char in ASCII:
+        _check_key_character(char, spaced)
+
+
+def _check_key_character(char: str, spaced: bool) -> None:
+    space = " " if spaced else ""
+    for key in (char, f"a{char}b"):
+        # Inside a key, '=' ends it ('a=b=v' is key 'a', value 'b=v', well-formed unless
+        # whitespace follows the value), and in a property ';' starts the next one.
+        inside = len(key) > 1
+        equals = inside and char == "=" and not spaced
+        member = f"{key}=v"
+        parsed = formats.parse_baggage(f"{space}{key}{space}={space}v{space},sentinel=1")
+        valid = char in TCHARS or equals
+        assert (member in parsed.third_party) is valid, repr(member)
+        assert "sentinel=1" in parsed.third_party  # the member after it survives either way
+        prop = formats.parse_baggage(f"k=v;{space}{key}{space}={space}w").third_party
+        valid = char in TCHARS or equals or (inside and char == ";")
+        assert (prop == (f"k=v;{key}=w",)) is valid, repr(key)
+    assert formats.is_token(char) is (char in TCHARS)
+
+
+@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "spaced"])
+def test_value_characters(spaced: bool) -> None:
+    for char in ASCII:
+        _check_value_character(char, spaced)
+
+
+def _check_value_character(char: str, spaced: bool) -> None:
+    space = " " if spaced else ""
+    value = f"a{char}b"
+    valid = char in OCTETS or char == ";"  # a ';' starts a property: `k=a;b` is well-formed
+    parsed = formats.parse_baggage(f"{space}k{space}={space}{value}{space},sentinel=1")
+    assert (f"k={value}" in parsed.third_party) is valid, repr(value)
+    assert "sentinel=1" in parsed.third_party
+    prop = formats.parse_baggage(f"k=v;{space}p{space}={space}{value}").third_party
+    assert (prop == (f"k=v;p={value}",)) is valid, repr(value)
+    sentry = formats.parse_baggage(f"sentry-release={value}").sentry
+    assert (sentry.get("release") == value) is (char in OCTETS), repr(value)
