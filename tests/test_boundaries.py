@@ -350,3 +350,14 @@ def _check_value_character(char: str, spaced: bool) -> None:
     assert (prop == (f"k=v;p={value}",)) is valid, repr(value)
     sentry = formats.parse_baggage(f"sentry-release={value}").sentry
     assert (sentry.get("release") == value) is (char in OCTETS), repr(value)
+
+
+def test_values_may_be_empty_but_keys_may_not() -> None:
+    # W3C: value = *baggage-octet (zero or more), key = token (one or more).
+    for header in ("k=,j=1", " k = , j=1 "):
+        assert formats.parse_baggage(header).third_party == ("k=", "j=1")
+    assert formats.parse_baggage("k=v;p=").third_party == ("k=v;p=",)
+    assert formats.parse_baggage("k=v; p = ").third_party == ("k=v;p=",)
+    assert formats.parse_baggage("sentry-release=,j=1").sentry == {"release": ""}
+    for header in ("=v,j=1", " = v , j=1", "k=v;=w,j=1"):
+        assert formats.parse_baggage(header).third_party == ("j=1",)

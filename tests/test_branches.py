@@ -304,3 +304,29 @@ def test_a_broken_middleware_entry_is_not_taken_for_trace_middleware(settings: A
     settings.MIDDLEWARE = ["no.such.module.Middleware"]
     messages = check_middleware()
     assert [(type(message), message.id) for message in messages] == [(Error, "metatrace.E001")]
+
+
+# templating.py: `{{ trace_meta }}` without the call, in Jinja -----------------------------------
+
+
+@pytest.mark.parametrize("autoescape", [True, False], ids=["autoescape", "no-autoescape"])
+def test_jinja_renders_trace_meta_without_the_call(autoescape: bool) -> None:
+    import jinja2
+
+    from metatrace.jinja import TraceMetaExtension
+
+    environment = jinja2.Environment(extensions=[TraceMetaExtension], autoescape=autoescape)
+    template = environment.from_string("<head>{{ trace_meta }}</head>")
+    with metatrace.trace_scope({"sentry-trace": SENTRY_TRACE}) as context:
+        html = template.render()
+    tags = parse_trace_meta(html)
+    assert tags["sentry-trace"] == context.sentry_trace
+    assert html == f"<head>{context.meta()}</head>"
+
+
+def test_the_repr_of_trace_meta_renders_nothing() -> None:
+    # A debugger or a log line showing the template context must not start a trace.
+    from metatrace.templating import lazy_trace_meta
+
+    assert "sentry-trace" not in repr(lazy_trace_meta)
+    assert metatrace.get_active() is None
