@@ -309,14 +309,14 @@ def test_traceparent_version_and_flags_lengths(extra: int) -> None:
     ) is (valid)
 
 
-@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "spaced"])
-def test_key_characters(spaced: bool) -> None:
+@pytest.mark.parametrize("space", ["", " ", "\t"], ids=["plain", "space", "tab"])
+def test_key_characters(space: str) -> None:
     for char in ASCII:
-        _check_key_character(char, spaced)
+        _check_key_character(char, space)
 
 
-def _check_key_character(char: str, spaced: bool) -> None:
-    space = " " if spaced else ""
+def _check_key_character(char: str, space: str) -> None:
+    spaced = bool(space)
     for key in (char, f"a{char}b"):
         # Inside a key, '=' ends it ('a=b=v' is key 'a', value 'b=v', well-formed unless
         # whitespace follows the value), and in a property ';' starts the next one.
@@ -333,14 +333,13 @@ def _check_key_character(char: str, spaced: bool) -> None:
     assert formats.is_token(char) is (char in TCHARS)
 
 
-@pytest.mark.parametrize("spaced", [False, True], ids=["plain", "spaced"])
-def test_value_characters(spaced: bool) -> None:
+@pytest.mark.parametrize("space", ["", " ", "\t"], ids=["plain", "space", "tab"])
+def test_value_characters(space: str) -> None:
     for char in ASCII:
-        _check_value_character(char, spaced)
+        _check_value_character(char, space)
 
 
-def _check_value_character(char: str, spaced: bool) -> None:
-    space = " " if spaced else ""
+def _check_value_character(char: str, space: str) -> None:
     value = f"a{char}b"
     valid = char in OCTETS or char == ";"  # a ';' starts a property: `k=a;b` is well-formed
     parsed = formats.parse_baggage(f"{space}k{space}={space}{value}{space},sentinel=1")
@@ -361,3 +360,28 @@ def test_values_may_be_empty_but_keys_may_not() -> None:
     assert formats.parse_baggage("sentry-release=,j=1").sentry == {"release": ""}
     for header in ("=v,j=1", " = v , j=1", "k=v;=w,j=1"):
         assert formats.parse_baggage(header).third_party == ("j=1",)
+
+
+@pytest.mark.parametrize("space", [" ", "\t", " \t "], ids=["space", "tab", "mixed"])
+def test_optional_whitespace_is_spaces_and_tabs(space: str) -> None:
+    expected = formats.IncomingTrace(INCOMING_TRACE, INCOMING_SPAN, True)
+    assert formats.parse_sentry_trace(f"{space}{SENTRY_TRACE}{space}") == expected
+    assert formats.parse_traceparent(f"{space}{TRACEPARENT}{space}") == expected
+    header = f"{space}k{space}={space}v{space};{space}p{space}={space}w{space};{space}q{space}"
+    assert formats.parse_baggage(f"{header},{space}j=1").third_party == ("k=v;p=w;q", "j=1")
+    # An empty property, as in a trailing ';', is kept as it came, with or without whitespace.
+    for member in (f"k=v;{space}", f"{space}k=v;", f"k=v{space};"):
+        assert formats.parse_baggage(f"{member},j=1").third_party == ("k=v;", "j=1")
+
+
+def test_sentry_values_with_ascii_escapes_travel_exactly_as_they_came() -> None:
+    # Every edge of the hex digit ranges, in both cases, with text around and between.
+    value = "a%30%39b%41%46%61%66%4a%4A%4F%2f%7e%7E%00%20c%25"
+    parsed = formats.parse_baggage(f"sentry-trace_id={INCOMING_TRACE},sentry-release={value}")
+    assert parsed.sentry_encoded["release"] == value
+    assert parsed.sentry["release"] == "a09bAFafJJO/~~\x00 c%"
+    for value in ("%41", "%41%42", "x%41", "%41x", "", "plain"):
+        assert formats.parse_baggage(f"sentry-release={value}").sentry_encoded == {"release": value}
+    # Non-ASCII escapes are checked and re-encoded canonically: there is no fast path for them.
+    assert formats.parse_baggage("sentry-release=%c3%a9").sentry_encoded == {"release": "%C3%A9"}
+    assert formats.parse_baggage("sentry-release=%80").sentry_encoded == {}

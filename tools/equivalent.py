@@ -14,6 +14,15 @@ prints the mutant. Reasons are one line, by category:
 
 from __future__ import annotations
 
+_UNRESERVED = (
+    "fast path: encode_value's shortcut for unreserved text; quote(value, safe='') leaves "
+    "exactly these characters (and the empty string) as they are"
+)
+_PLAIN = (
+    "fast path: a stricter plain-header shortcut sends more headers to the general parser, "
+    "which normalises a plain header to itself"
+)
+
 EQUIVALENT: dict[str, str] = {
     # caching.py
     "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
@@ -38,4 +47,37 @@ EQUIVALENT: dict[str, str] = {
     "metatrace/caching.py: _DIRECTIVE_RE: + -> * at 13": (
         "a directive with an empty name is never read"
     ),
+    # formats.py, module level
+    "metatrace/formats.py: _ASCII_ESCAPES_RE: * -> + at 33": (
+        "redundant guard: only values holding a '%' are matched, and a whole match then holds "
+        "at least one escape"
+    ),
+    **{
+        f"metatrace/formats.py: _UNRESERVED_RE: {edit}": _UNRESERVED
+        for edit in (
+            "drop A-Z from class at 1",
+            "A-Z -> low end + 1 at 1",
+            "A-Z -> high end - 1 at 1",
+            "drop a-z from class at 4",
+            "a-z -> low end + 1 at 4",
+            "a-z -> high end - 1 at 4",
+            "drop 0-9 from class at 7",
+            "0-9 -> low end + 1 at 7",
+            "0-9 -> high end - 1 at 7",
+            "drop _ from class at 10",
+            "drop . from class at 11",
+            "drop ~ from class at 12",
+            "drop - from class at 13",
+            "* -> + at 15",
+        )
+    },
+    **{
+        f"metatrace/formats.py: {edit}": _PLAIN
+        for edit in (
+            "_PLAIN_MEMBER: drop ? at 47",
+            "_PLAIN_MEMBER: drop ? at 49",
+            "_PLAIN_MEMBER: * -> + at 51",
+            "_PLAIN_HEADER_RE: * -> + at 35",
+        )
+    },
 }
