@@ -1,0 +1,83 @@
+"""Mutants accepted as equivalent: each changes nothing that a user could see.
+
+Keys are mutmut's mutant names (`module.x_function__mutmut_N`) and, for the module-level
+mutants of tools/mutants.py, `module.py: description`. mutmut numbers the mutants of a function
+in order, so an entry must be checked again whenever its function changes: `mutmut show NAME`
+prints the mutant. Reasons are one line, by category:
+
+- "default": a default value that the code never reaches or that leads to the same result;
+- "log text": the wording of a log message (the logger, the level and the facts it names are
+  tested);
+- "fast path": a shortcut whose slow path gives the same answer;
+- "redundant guard": a check that another check already makes.
+"""
+
+from __future__ import annotations
+
+_UNRESERVED = (
+    "fast path: encode_value's shortcut for unreserved text; quote(value, safe='') leaves "
+    "exactly these characters (and the empty string) as they are"
+)
+_PLAIN = (
+    "fast path: a stricter plain-header shortcut sends more headers to the general parser, "
+    "which normalises a plain header to itself"
+)
+
+EQUIVALENT: dict[str, str] = {
+    # caching.py
+    "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
+        "default: a missing Cache-Control becomes one unknown directive, which is ignored"
+    ),
+    "metatrace.caching.x_is_shared_cacheable__mutmut_15": (
+        "default: a directive without a value gets a non-digit value either way; only max-age "
+        "reads it, and reads both as not a positive number"
+    ),
+    "metatrace.caching.x__is_future__mutmut_5": (
+        "redundant guard: without a Date, _timestamp(None) fails its parse and returns None"
+    ),
+    "metatrace.caching.x_needs_stripping__mutmut_4": (
+        "default: an absent Expires as '' instead of None is unreadable, so already expired"
+    ),
+    "metatrace/caching.py: _DIRECTIVE_RE: A-Z -> high end - 1 at 5": (
+        "no directive that is read (private, no-store, public, s-maxage, max-age) has a Z"
+    ),
+    "metatrace/caching.py: _DIRECTIVE_RE: a-z -> high end - 1 at 8": (
+        "no directive that is read (private, no-store, public, s-maxage, max-age) has a z"
+    ),
+    "metatrace/caching.py: _DIRECTIVE_RE: + -> * at 13": (
+        "a directive with an empty name is never read"
+    ),
+    # formats.py, module level
+    "metatrace/formats.py: _ASCII_ESCAPES_RE: * -> + at 33": (
+        "redundant guard: only values holding a '%' are matched, and a whole match then holds "
+        "at least one escape"
+    ),
+    **{
+        f"metatrace/formats.py: _UNRESERVED_RE: {edit}": _UNRESERVED
+        for edit in (
+            "drop A-Z from class at 1",
+            "A-Z -> low end + 1 at 1",
+            "A-Z -> high end - 1 at 1",
+            "drop a-z from class at 4",
+            "a-z -> low end + 1 at 4",
+            "a-z -> high end - 1 at 4",
+            "drop 0-9 from class at 7",
+            "0-9 -> low end + 1 at 7",
+            "0-9 -> high end - 1 at 7",
+            "drop _ from class at 10",
+            "drop . from class at 11",
+            "drop ~ from class at 12",
+            "drop - from class at 13",
+            "* -> + at 15",
+        )
+    },
+    **{
+        f"metatrace/formats.py: {edit}": _PLAIN
+        for edit in (
+            "_PLAIN_MEMBER: drop ? at 47",
+            "_PLAIN_MEMBER: drop ? at 49",
+            "_PLAIN_MEMBER: * -> + at 51",
+            "_PLAIN_HEADER_RE: * -> + at 35",
+        )
+    },
+}
