@@ -23,11 +23,25 @@ from django.test import Client
 import metatrace
 import metatrace.wsgi
 from metatrace import formats
-from metatrace.caching import is_shared_cacheable, needs_stripping, strip_trace_meta
+from metatrace.caching import is_shared_cacheable
 from metatrace.context import TraceContext
+from metatrace.responses import header_map, read_page
 from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta
 
 HEX = frozenset("0123456789abcdef")
+
+
+def needs_stripping(headers: list[tuple[str, str]]) -> bool:
+    """Whether the response side strips this complete HTML response (metatrace.responses)."""
+    page = read_page(header_map(headers), 200, complete=True)
+    return page is not None and page.strips
+
+
+def strip_trace_meta(body: bytes) -> bytes:
+    """`body` as the response side sends it when a shared cache may store the page."""
+    page = read_page({"content-type": "text/html", "cache-control": "public"}, 200, complete=True)
+    assert page is not None and page.strips
+    return page.body(body, lambda: "a shared-cacheable page")
 
 
 def drawn(context: TraceContext, *, sample: int = 0, trace: int = 0, span: int = 0) -> TraceContext:
@@ -65,7 +79,8 @@ def test_a_decision_that_contradicts_the_rate_is_kept_and_does_not_raise(
     context = drawn(TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}-{flag}"), sample=sample)
     assert context.sampled is sampled
     assert context.dsc["sampled"] == str(sampled).lower()
-    assert context.dsc["sample_rate"] == str(rate)
+    # The decision came from upstream: a sample_rate of ours beside it would contradict it.
+    assert "sample_rate" not in context.dsc
     assert 0.0 <= sample_rand(context) < 1.0
     assert parse_trace_meta(str(context.meta()))["sentry-trace"].endswith(f"-{flag}")
 
