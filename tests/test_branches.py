@@ -77,7 +77,7 @@ def test_a_source_whose_tracer_is_missing_names_the_extra(
     assert result.returncode == 0, result.stderr
     name, problem = result.stdout.strip().split(" | ")
     assert name == "source"
-    assert problem == f"{source!r} needs {module}: pip install 'metatrace[{extra}]'"
+    assert problem == f"{source!r} needs {module}: pip install 'metatrace-html[{extra}]'"
 
 
 # sources.py: which tracer is in charge, and the fallbacks -------------------------------------
