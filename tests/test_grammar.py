@@ -27,8 +27,11 @@ def _parsed(header: grammar.Header) -> tuple[dict[str, str], tuple[str, ...]]:
     others = []
     for member in header.members:
         if member.key.startswith("sentry-"):
-            # The reference decoding, not the parser's own.
-            sentry[member.key.removeprefix("sentry-")] = unquote(member.value, errors="strict")
+            # The reference decoding, not the parser's own; stripped, as OpenTelemetry reads
+            # it, and skipped when empty, as @sentry/core does (docs/readers.md).
+            value = unquote(member.value, errors="strict").strip()
+            if value:
+                sentry[member.key.removeprefix("sentry-")] = value
         else:
             others.append(member.normal)
     return sentry, tuple(others)
@@ -224,18 +227,20 @@ def _member_ends(header: grammar.Header) -> list[int]:
 def test_escaped_sentry_values_decode_whatever_the_case_of_their_hex(field: str, text: str) -> None:
     upper = formats.encode_value(text)
     lower = grammar._lower_escapes(upper)
+    expected = {field: text.strip()} if text.strip() else {}  # stripped; empty is skipped
     for value in (upper, lower):
-        assert formats.parse_baggage(f"sentry-{field}={value}").sentry == {field: text}
+        assert formats.parse_baggage(f"sentry-{field}={value}").sentry == expected
 
 
 @deep
 @given(grammar.baggage_headers(third_party), grammar.sentry_fields())
-def test_an_escaped_key_is_never_a_sentry_item_by_accident(
+def test_an_escaped_sentry_prefix_is_a_sentry_item_and_spoils_nothing(
     header: grammar.Header, field: str
 ) -> None:
-    # `%73entry-` is not the `sentry-` prefix on the wire; whatever a parser does with
-    # escapes in keys, the other members are unaffected.
+    # Every reader decodes keys, so `%73entry-x` is the Sentry item x, never a third-party
+    # member that the next hop would read as Sentry's; the other members are unaffected.
     escaped = grammar.escape_first(f"sentry-{field}")
     parsed = formats.parse_baggage(f"{header.text},{escaped}=1")
     _sentry, others = _parsed(header)
-    assert parsed.third_party[: len(others)] == others
+    assert parsed.sentry == {field: "1"}
+    assert parsed.third_party == others
