@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# The site's settings; a variant (another module in tests/realworld/) runs the same way.
-SITES = ["tests.realworld.settings"]
+# The site with the one-line recipes, and the same site with none of them and INJECT on.
+SITES = ["tests.realworld.settings", "tests.realworld.settings_inject"]
 
 
 @pytest.mark.parametrize("settings", SITES)

@@ -18,6 +18,16 @@ from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, spli
 
 # tests.realworld.settings, or a variant of it next to it.
 SETTINGS_PREFIX = "tests.realworld."
+
+
+def recipes() -> bool:
+    """Whether this site has the one-line recipes (settings), or relies on INJECT
+    (settings_inject): the same pages must carry the trace either way."""
+    from django.conf import settings
+
+    return "tests.realworld.recipes" in settings.INSTALLED_APPS
+
+
 # What the tests send: a sampled trace, so every tag shows whether it was continued.
 HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"}
 

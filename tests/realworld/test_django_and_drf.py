@@ -11,7 +11,7 @@ from django.views.defaults import server_error
 
 import metatrace
 from tests.conftest import parse_trace_meta
-from tests.realworld.conftest import HEADERS, continued
+from tests.realworld.conftest import HEADERS, continued, recipes
 
 # Django admin: templates/admin/base_site.html extends the admin's own, adding the tag.
 
@@ -59,7 +59,8 @@ def test_debug_is_off() -> None:
 def test_the_404_page_carries_the_trace(client: Any, path: str) -> None:
     response = client.get(path, headers=HEADERS)
     assert response.status_code == 404
-    assert "<h1>Not found</h1>" in response.content.decode()
+    # The recipe's 404.html, or Django's own page, which prints no tags: injected then.
+    assert ("<h1>Not found</h1>" in response.content.decode()) is recipes()
     continued(response.content.decode())
 
 
@@ -67,7 +68,7 @@ def test_the_500_page_carries_the_trace() -> None:
     client = Client(raise_request_exception=False)
     response = client.get("/failing/", headers=HEADERS)
     assert response.status_code == 500
-    assert "<h1>Server error</h1>" in response.content.decode()
+    assert ("<h1>Server error</h1>" in response.content.decode()) is recipes()
     continued(response.content.decode())
 
 
@@ -78,3 +79,13 @@ def test_the_context_processor_does_not_reach_the_500_page(rf: Any) -> None:
         response = server_error(rf.get("/"), template_name="realworld/500_context_processor.html")
     assert "<h1>Server error</h1>" in response.content.decode()
     assert parse_trace_meta(response.content.decode()) == {}
+
+
+@pytest.mark.parametrize("path", ["/django-admin/login/", "/no-such-page/", "/admin/login/"])
+def test_without_injection_only_the_recipes_carry_the_trace(
+    client: Any, settings: Any, path: str
+) -> None:
+    # What makes the variant's pages carry the trace is INJECT, nothing else.
+    settings.METATRACE = {**settings.METATRACE, "INJECT": False}
+    html = client.get(path, headers=HEADERS).content.decode()
+    assert bool(parse_trace_meta(html)) is recipes()
