@@ -330,3 +330,33 @@ def test_the_repr_of_trace_meta_renders_nothing() -> None:
 
     assert "sentry-trace" not in repr(lazy_trace_meta)
     assert metatrace.get_active() is None
+
+
+# formats.py and context.py: the tracestate cap, and a scope left without being entered ---------
+
+TRACEPARENT = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
+
+
+@pytest.mark.parametrize(
+    "tracestate, kept",
+    [
+        ("a=1, ,b=2,\t,", "a=1,b=2"),
+        ("a=1" + "," * (8192 - 3), "a=1"),  # empty members count towards the header cap
+        ("a=1" + "," * (8192 - 2), None),
+    ],
+    ids=["empty-members-dropped", "at-the-header-cap", "one-over-the-header-cap"],
+)
+def test_tracestate_drops_empty_members_and_headers_over_the_cap(
+    tracestate: str, kept: str | None
+) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.trace_id == INCOMING_TRACE
+    assert context.tracestate == kept
+
+
+def test_a_scope_closed_without_being_entered_changes_nothing() -> None:
+    with metatrace.trace_scope({"sentry-trace": SENTRY_TRACE}) as outer:
+        inner = metatrace.trace_scope({})
+        inner.__exit__(None, None, None)
+        assert metatrace.get_active() is outer
+    assert metatrace.get_active() is None

@@ -13,9 +13,10 @@ from django.core.cache import cache
 from django.test import Client
 from django.test.client import Client as DjangoClient
 
-from metatrace.responses import _quoted
+import metatrace
+from metatrace.responses import HEAD_LIMIT, _quoted, changed_headers, read_page
 from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
-from tests.responses_urls import EXISTING_TIMING, OTHER_TRACE
+from tests.responses_urls import EXISTING_TIMING, NO_TAGS_PAGE, OTHER_TAGS, OTHER_TRACE
 
 pytestmark = [pytest.mark.urls("tests.responses_urls"), pytest.mark.usefixtures("django_config")]
 
@@ -326,3 +327,81 @@ def test_injection_leaves_compressed_and_streamed_pages_alone(
     assert compressed["Content-Encoding"] == "gzip"
     assert parse_trace_meta(gzip.decompress(compressed.content).decode()) == {}
     assert trace_entries(compressed)["sentry-trace"].startswith(TRACE_A)
+
+
+# Which responses are pages, and the edges of the head -------------------------------------
+
+STALE_PAGE = f"<html><head>{OTHER_TAGS}</head><body></body></html>"
+
+
+@pytest.mark.parametrize("status", [101, 199, 204, 300, 302, 304, 399])
+def test_informational_empty_and_redirect_responses_are_left_alone(
+    client: Client, status: int
+) -> None:
+    response = client.get(f"/r/status/{status}/", headers=A)
+    assert not response.has_header("Server-Timing")
+    if 300 <= status < 400 and status != 304:  # the test client drops the others' bodies
+        assert response.content.decode() == STALE_PAGE
+
+
+@pytest.mark.parametrize("status", [200, 203, 205, 299, 400, 404, 500])
+def test_pages_of_every_other_status_carry_this_trace(client: Client, status: int) -> None:
+    response = client.get(f"/r/status/{status}/", headers=A)
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+    assert trace_entries(response) == parse_trace_meta(html)
+
+
+def test_a_cacheable_page_without_tags_keeps_its_body_and_etag(client: Client) -> None:
+    response = client.get("/r/public-no-tags/", headers=A)
+    assert response.content.decode() == NO_TAGS_PAGE
+    assert response["ETag"] == '"v1"'
+    assert trace_entries(response) == {}
+
+
+def test_a_tag_cut_off_at_the_head_limit_is_left_as_it_is(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/cut-tag/", headers=A)
+    html = response.content.decode()
+    assert html.index(OTHER_TAGS) == HEAD_LIMIT - 40  # starts inside the limit, ends past it
+    assert response.content.endswith(OTHER_TAGS.encode() + b"</head><body></body></html>")
+    assert len(trace_meta_elements(html)) == 2
+    assert "of another trace" not in caplog.text
+
+
+def test_the_stale_tags_warning_is_given_once_per_view(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    for headers in (A, B, A):
+        response = client.get("/r/stale-head-again/", headers=headers)
+        assert OTHER_TRACE not in response.content.decode()
+    warnings = [record.getMessage() for record in caplog.records if record.levelno >= 30]
+    assert len(warnings) == 1, warnings
+    assert "the view 'tests.responses_urls.stale_head_again'" in warnings[0]
+
+
+def test_a_page_whose_work_is_headers_only_keeps_its_body() -> None:
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=False)
+        assert page is not None and not page.reads_body
+        body = STALE_PAGE.encode()
+        assert page.body(body, lambda: "unused") is body
+        changes = page.header_changes()
+    assert set(changes) == {"Server-Timing"}  # no Content-Length, ETag kept
+
+
+def test_no_header_changes_leave_the_header_list_as_it_is() -> None:
+    headers = [("Content-Type", "text/html"), ("ETag", '"1"'), ("etag", '"2"')]
+    assert changed_headers(headers, {}) == [
+        ("Content-Type", "text/html"),
+        ("ETag", '"1"'),
+        ("etag", '"2"'),
+    ]
+    assert changed_headers(headers, {"ETag": None, "Server-Timing": "x"}) == [
+        ("Content-Type", "text/html"),
+        ("Server-Timing", "x"),
+    ]
