@@ -76,6 +76,24 @@ def public_no_tags(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@cache_control(public=True, max_age=60)
+def public_timed_as_asked(request: HttpRequest) -> HttpResponse:
+    """A cacheable page whose Server-Timing is the query's `timing`."""
+    response = render(request, "tests/tag.html")
+    response["Server-Timing"] = request.GET["timing"]
+    return response
+
+
+def traceparent_only(request: HttpRequest) -> HttpResponse:
+    """Another trace's W3C tag alone in the head (a site without a DSN)."""
+    tag = f'<meta name="traceparent" content="00-{OTHER_TRACE}-0123456789abcdef-01">'
+    return HttpResponse(f"<html><head>{tag}<title>t</title></head><body></body></html>")
+
+
+def spaced_head(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<html><head ><title>t</title></head><body></body></html>")
+
+
 def timed(request: HttpRequest) -> HttpResponse:
     response = render(request, "tests/tag.html")
     response["Server-Timing"] = EXISTING_TIMING
@@ -115,6 +133,9 @@ response_patterns = [
     path("status/<int:status>/", with_status),
     path("cut-tag/", cut_tag),
     path("public-no-tags/", public_no_tags),
+    path("public-timed-as-asked/", public_timed_as_asked),
+    path("traceparent-only/", traceparent_only),
+    path("spaced-head/", spaced_head),
     path("timed/", timed),
     path("timed-old/", timed_with_old_entries),
     path("timed-public/", cache_control(public=True, max_age=60)(timed)),

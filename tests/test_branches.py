@@ -361,3 +361,48 @@ def test_a_scope_closed_without_being_entered_changes_nothing() -> None:
         inner.__exit__(None, None, None)
         assert metatrace.get_active() is outer
     assert metatrace.get_active() is before
+
+
+def test_a_wsgi_style_mapping_carries_tracestate_too() -> None:
+    """HTTP_* keys in any mapping (a WSGI environ copied into a dict, Django's META)."""
+    context = metatrace.continue_trace({"HTTP_TRACEPARENT": TRACEPARENT, "HTTP_TRACESTATE": "a=1"})
+    assert (context.trace_id, context.tracestate) == (INCOMING_TRACE, "a=1")
+
+
+# context.py: a tracer's span (sentry-sdk's, exact) goes out as the tracer made it ------------
+
+OTHER_TRACE_ID = "0123456789abcdef0123456789abcdef"
+
+
+def test_a_tracers_span_keeps_its_baggage_and_tracestate_exactly() -> None:
+    from metatrace.context import SpanContext
+
+    baggage = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=k,vendor=1"
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True, tracestate="a=1")
+    assert repr(span) == f"<SpanContext {INCOMING_TRACE}-{INCOMING_SPAN}-1>"
+    assert span.baggage == baggage
+    assert dict(span.dsc) == {"trace_id": INCOMING_TRACE, "public_key": "k"}
+    assert span.third_party_baggage == ("vendor=1",)
+    assert span.tracestate == "a=1"
+
+
+def test_a_tracers_span_without_baggage_sends_none() -> None:
+    from metatrace.context import SpanContext
+
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, None, None, exact=True)
+    assert (span.baggage, dict(span.dsc), span.tracestate) == ("", {}, None)
+    assert "baggage" not in span.headers()
+
+
+def test_a_tracers_dsc_of_another_trace_is_not_sent() -> None:
+    from metatrace.context import SpanContext
+
+    baggage = f"sentry-trace_id={OTHER_TRACE_ID},sentry-public_key=k"
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True)
+    assert dict(span.dsc) == {}
+    assert "baggage" not in parse_trace_meta(str(span.meta()))
+
+
+def test_a_trace_context_names_its_class_and_header_in_its_repr() -> None:
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert repr(context) == f"<TraceContext {context.sentry_trace}>"
