@@ -406,3 +406,27 @@ def test_a_tracers_dsc_of_another_trace_is_not_sent() -> None:
 def test_a_trace_context_names_its_class_and_header_in_its_repr() -> None:
     context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
     assert repr(context) == f"<TraceContext {context.sentry_trace}>"
+
+
+@pytest.mark.parametrize(
+    "tracestate, kept",
+    [
+        ("a=" + "x" * 254 + ",b=" + "y" * 253, True),  # 512 characters
+        ("a=" + "x" * 254 + ",b=" + "y" * 254, False),  # 513
+        ("a=1\r", False),  # only spaces and tabs are optional whitespace
+        ("a=1,\x0bb=2", False),
+    ],
+    ids=["512-characters", "513-characters", "carriage-return", "vertical-tab"],
+)
+def test_tracestate_at_its_size_limit_and_with_other_whitespace(
+    tracestate: str, kept: bool
+) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.tracestate == (tracestate if kept else None)
+
+
+def test_a_scope_entered_twice_says_so() -> None:
+    scope = metatrace.trace_scope({})
+    with scope, pytest.raises(RuntimeError) as raised:
+        scope.__enter__()
+    assert str(raised.value) == "metatrace: a trace_scope() can be entered only once"

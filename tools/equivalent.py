@@ -9,7 +9,8 @@ prints the mutant. Reasons are one line, by category:
 - "log text": the wording of a log message (the logger, the level and the facts it names are
   tested);
 - "fast path": a shortcut whose slow path gives the same answer;
-- "redundant guard": a check that another check already makes.
+- "redundant guard": a check that another check already makes;
+- "codec name": Python's codec names are case-insensitive ("latin-1" and "LATIN-1" are one).
 """
 
 from __future__ import annotations
@@ -23,7 +24,27 @@ _PLAIN = (
     "which normalises a plain header to itself"
 )
 
+_CODEC = "codec name: Python looks codecs up case-insensitively"
+_STALE_LOG = (
+    "log text: the stale-tags warning's wording; its logger, level, page and the words "
+    "'fragment cache' are tested"
+)
+
 EQUIVALENT: dict[str, str] = {
+    # carriers.py
+    "metatrace.carriers.x_read_header_pairs__mutmut_8": _CODEC,
+    "metatrace.carriers.x__text__mutmut_3": _CODEC,
+    "metatrace.carriers.x__text__mutmut_11": (
+        "default: an absent ASGI header as '' instead of None; every reader takes an empty "
+        "header for an absent one (a fresh trace, no baggage, no tracestate)"
+    ),
+    # responses.py
+    "metatrace.responses.x__replaced__mutmut_17": _CODEC,
+    **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
+    # formats.py
+    "metatrace.formats.x_parse_tracestate__mutmut_12": (
+        "redundant guard: a member with a second '=' fails the member grammar whatever its key"
+    ),
     # caching.py
     "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
         "default: a missing Cache-Control becomes one unknown directive, which is ignored"
