@@ -430,3 +430,17 @@ def test_a_scope_entered_twice_says_so() -> None:
     with scope, pytest.raises(RuntimeError) as raised:
         scope.__enter__()
     assert str(raised.value) == "metatrace: a trace_scope() can be entered only once"
+
+
+def test_sentry_fields_with_a_hyphen_or_token_characters_are_written_canonically() -> None:
+    """'-' is escaped in a field (sentry-python reads a field up to the next '-'), as '%2D';
+    the token characters a key may hold stay as they are."""
+    from metatrace.formats import format_baggage, parse_baggage
+
+    header = format_baggage({"my-field": "v", "a!b#c": "1", "trace_id": INCOMING_TRACE})
+    assert header == f"sentry-my%2Dfield=v,sentry-a!b#c=1,sentry-trace_id={INCOMING_TRACE}"
+    assert parse_baggage(header).sentry == {
+        "my-field": "v",
+        "a!b#c": "1",
+        "trace_id": INCOMING_TRACE,
+    }

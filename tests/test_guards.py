@@ -166,6 +166,7 @@ INCOMING_DSC = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=theirs"
         ("sentry-sample_rate=0.0,sentry-sampled=false", "", 999_999, "0.999999"),
         # No usable rate or decision: anything in [0, 1).
         ("sentry-sample_rate=1.5,sentry-sampled=true", "", 999_999, "0.999999"),
+        ("sentry-sample_rate=1.5,sentry-sampled=true", "", 1_200_000, "0.200000"),
         ("sentry-sample_rate=-0.25,sentry-sampled=false", "", 0, "0.000000"),
         ("sentry-sample_rate=nan,sentry-sampled=false", "", 0, "0.000000"),
         ("sentry-sample_rate=half,sentry-sampled=false", "", 0, "0.000000"),

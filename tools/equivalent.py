@@ -41,6 +41,24 @@ EQUIVALENT: dict[str, str] = {
     # responses.py
     "metatrace.responses.x__replaced__mutmut_17": _CODEC,
     **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
+    # context.py
+    "metatrace.context.x__rate__mutmut_10": (
+        "default: a missing sample_rate as 'XXXX' instead of '' fails float() either way"
+    ),
+    **{
+        f"metatrace.context.x__rate__mutmut_{n}": (
+            "boundary without effect: a rate of exactly 0 or 1 cuts [0, 1) at one of its "
+            "ends, so it constrains sample_rand no more than no rate at all"
+        )
+        for n in (14, 15)
+    },
+    **{
+        f"metatrace.context.x__sampled__mutmut_{n}": (
+            "default: a missing sampled as None or 'XXXX' instead of '' is neither 'true' "
+            "nor 'false' either way"
+        )
+        for n in (10, 12, 15)
+    },
     # formats.py
     "metatrace.formats.x_parse_tracestate__mutmut_12": (
         "redundant guard: a member with a second '=' fails the member grammar whatever its key"
