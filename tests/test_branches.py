@@ -444,3 +444,32 @@ def test_sentry_fields_with_a_hyphen_or_token_characters_are_written_canonically
         "a!b#c": "1",
         "trace_id": INCOMING_TRACE,
     }
+
+
+@pytest.mark.parametrize(
+    "carrier, message",
+    [
+        (None, "; to start a new trace, pass {} or no argument"),
+        ([("sentry-trace", SENTRY_TRACE)], ""),
+    ],
+    ids=["none", "a-list"],
+)
+def test_a_carrier_that_is_no_mapping_is_named_in_the_error(carrier: Any, message: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        metatrace.continue_trace(carrier)
+    assert str(raised.value) == (
+        "metatrace: the carrier must be a mapping (HTTP headers, a WSGI environ or os.environ), "
+        f"not {type(carrier).__name__}{message}"
+    )
+
+
+def test_keys_that_are_not_strings_are_skipped() -> None:
+    context = metatrace.continue_trace({1: "x", b"baggage": b"y", "sentry-trace": SENTRY_TRACE})
+    assert context.trace_id == INCOMING_TRACE
+
+
+@pytest.mark.parametrize("end", ["\n", "\r", "\x0b"], ids=["newline", "return", "vertical-tab"])
+def test_a_traceparent_ending_in_other_whitespace_is_not_continued(end: str) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT + end})
+    assert context.trace_id != INCOMING_TRACE
+    assert metatrace.continue_trace({"traceparent": TRACEPARENT + " \t"}).trace_id == INCOMING_TRACE

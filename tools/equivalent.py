@@ -41,7 +41,16 @@ EQUIVALENT: dict[str, str] = {
     # responses.py
     "metatrace.responses.x__replaced__mutmut_17": _CODEC,
     **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
+    "metatrace.carriers.x_read_carrier__mutmut_2": (
+        "fast path: the exact-dict check in front of isinstance(carrier, Mapping)"
+    ),
     # context.py
+    **{
+        f"metatrace.context.xǁTraceContextǁheaders__mutmut_{n}": (
+            "cache: the headers are computed again each call; the same headers come out"
+        )
+        for n in (2, 5)
+    },
     "metatrace.context.x__rate__mutmut_10": (
         "default: a missing sample_rate as 'XXXX' instead of '' fails float() either way"
     ),
