@@ -473,3 +473,19 @@ def test_a_traceparent_ending_in_other_whitespace_is_not_continued(end: str) -> 
     context = metatrace.continue_trace({"traceparent": TRACEPARENT + end})
     assert context.trace_id != INCOMING_TRACE
     assert metatrace.continue_trace({"traceparent": TRACEPARENT + " \t"}).trace_id == INCOMING_TRACE
+
+
+def test_a_plus_in_a_sentry_value_is_escaped_on_the_way_out() -> None:
+    """'+' means a space to some readers (form decoding): it leaves as %2B, the same text."""
+    baggage = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=k,sentry-release=1+2"
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE, "baggage": baggage})
+    assert "sentry-release=1%2B2," in context.baggage + ","
+    assert context.dsc["release"] == "1+2"
+
+
+def test_headers_follow_a_new_configuration() -> None:
+    metatrace.configure(public_key="k", w3c=False)
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert "traceparent" not in context.headers()
+    metatrace.configure(public_key="k", w3c=True)
+    assert context.headers()["traceparent"].split("-")[1] == INCOMING_TRACE

@@ -45,6 +45,9 @@ EQUIVALENT: dict[str, str] = {
         "fast path: the exact-dict check in front of isinstance(carrier, Mapping)"
     ),
     # context.py
+    "metatrace.context.x__configured_dsc__mutmut_3": (
+        "cache: the configured DSC items are encoded again each call; the same items come out"
+    ),
     **{
         f"metatrace.context.xǁTraceContextǁheaders__mutmut_{n}": (
             "cache: the headers are computed again each call; the same headers come out"
