@@ -55,7 +55,7 @@ coverage: install frontend
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE)
 
 # Mutation testing of the core and the response side (docs/testing.md): mutmut 3 for the code
-# in functions, tools/mutants.py for the module-level limits and regexes. About 40 minutes on
+# in functions, tools/mutants.py for the module-level limits and regexes. Over an hour on
 # 2 cores for all modules; `make mutate MUTATE_MODULES=metatrace/caching.py` for one.
 MUTATE_MODULES ?= metatrace/formats.py metatrace/context.py metatrace/carriers.py \
 	metatrace/caching.py metatrace/responses.py metatrace/config.py metatrace/middleware.py \
