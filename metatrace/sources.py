@@ -15,7 +15,7 @@ from typing import Any
 
 from . import config as _settings
 from . import formats
-from .context import SpanContext, TraceContext, _active, own
+from .context import SpanContext, TraceContext, own
 
 SENTRY = "sentry_sdk"
 OTEL = "opentelemetry"
@@ -28,7 +28,7 @@ def current() -> TraceContext:
         context = _from_sentry(source) or _from_otel(source)
         if context is not None:
             return context
-    return _active.get() or own()
+    return own()
 
 
 def _tracer_in_charge() -> str | None:

@@ -52,6 +52,48 @@ def stale_head(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"<html><head>{OTHER_TAGS}<title>t</title></head><body></body></html>")
 
 
+def stale_head_again(request: HttpRequest) -> HttpResponse:
+    """stale_head under a view name of its own, for the warning given once per view."""
+    return stale_head(request)
+
+
+def with_status(request: HttpRequest, status: int) -> HttpResponse:
+    """An HTML body with another trace's tags in its head, under any status."""
+    return HttpResponse(f"<html><head>{OTHER_TAGS}</head><body></body></html>", status=status)
+
+
+def cut_tag(request: HttpRequest) -> HttpResponse:
+    """Another trace's tag whose start lies in the first HEAD_LIMIT bytes and its end past."""
+    start = "<html><head><!-- "
+    padding = "x" * (8192 - 40 - len(start) - len(" -->"))
+    return HttpResponse(f"{start}{padding} -->{OTHER_TAGS}</head><body></body></html>")
+
+
+@cache_control(public=True, max_age=60)
+def public_no_tags(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(NO_TAGS_PAGE)
+    response["ETag"] = '"v1"'
+    return response
+
+
+@cache_control(public=True, max_age=60)
+def public_timed_as_asked(request: HttpRequest) -> HttpResponse:
+    """A cacheable page whose Server-Timing is the query's `timing`."""
+    response = render(request, "tests/tag.html")
+    response["Server-Timing"] = request.GET["timing"]
+    return response
+
+
+def traceparent_only(request: HttpRequest) -> HttpResponse:
+    """Another trace's W3C tag alone in the head (a site without a DSN)."""
+    tag = f'<meta name="traceparent" content="00-{OTHER_TRACE}-0123456789abcdef-01">'
+    return HttpResponse(f"<html><head>{tag}<title>t</title></head><body></body></html>")
+
+
+def spaced_head(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<html><head ><title>t</title></head><body></body></html>")
+
+
 def timed(request: HttpRequest) -> HttpResponse:
     response = render(request, "tests/tag.html")
     response["Server-Timing"] = EXISTING_TIMING
@@ -87,6 +129,13 @@ response_patterns = [
     path("body-tags/", body_tags),
     path("late-tags/", late_tags),
     path("stale-head/", stale_head),
+    path("stale-head-again/", stale_head_again),
+    path("status/<int:status>/", with_status),
+    path("cut-tag/", cut_tag),
+    path("public-no-tags/", public_no_tags),
+    path("public-timed-as-asked/", public_timed_as_asked),
+    path("traceparent-only/", traceparent_only),
+    path("spaced-head/", spaced_head),
     path("timed/", timed),
     path("timed-old/", timed_with_old_entries),
     path("timed-public/", cache_control(public=True, max_age=60)(timed)),

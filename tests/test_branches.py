@@ -330,3 +330,162 @@ def test_the_repr_of_trace_meta_renders_nothing() -> None:
 
     assert "sentry-trace" not in repr(lazy_trace_meta)
     assert metatrace.get_active() is None
+
+
+# formats.py and context.py: the tracestate cap, and a scope left without being entered ---------
+
+TRACEPARENT = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
+
+
+@pytest.mark.parametrize(
+    "tracestate, kept",
+    [
+        ("a=1, ,b=2,\t,", "a=1,b=2"),
+        ("a=1" + "," * (8192 - 3), "a=1"),  # empty members count towards the header cap
+        ("a=1" + "," * (8192 - 2), None),
+    ],
+    ids=["empty-members-dropped", "at-the-header-cap", "one-over-the-header-cap"],
+)
+def test_tracestate_drops_empty_members_and_headers_over_the_cap(
+    tracestate: str, kept: str | None
+) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.trace_id == INCOMING_TRACE
+    assert context.tracestate == kept
+
+
+def test_a_scope_closed_without_being_entered_changes_nothing() -> None:
+    before = metatrace.get_active()
+    with metatrace.trace_scope({"sentry-trace": SENTRY_TRACE}) as outer:
+        inner = metatrace.trace_scope({})
+        inner.__exit__(None, None, None)
+        assert metatrace.get_active() is outer
+    assert metatrace.get_active() is before
+
+
+def test_a_wsgi_style_mapping_carries_tracestate_too() -> None:
+    """HTTP_* keys in any mapping (a WSGI environ copied into a dict, Django's META)."""
+    context = metatrace.continue_trace({"HTTP_TRACEPARENT": TRACEPARENT, "HTTP_TRACESTATE": "a=1"})
+    assert (context.trace_id, context.tracestate) == (INCOMING_TRACE, "a=1")
+
+
+# context.py: a tracer's span (sentry-sdk's, exact) goes out as the tracer made it ------------
+
+OTHER_TRACE_ID = "0123456789abcdef0123456789abcdef"
+
+
+def test_a_tracers_span_keeps_its_baggage_and_tracestate_exactly() -> None:
+    from metatrace.context import SpanContext
+
+    baggage = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=k,vendor=1"
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True, tracestate="a=1")
+    assert repr(span) == f"<SpanContext {INCOMING_TRACE}-{INCOMING_SPAN}-1>"
+    assert span.baggage == baggage
+    assert dict(span.dsc) == {"trace_id": INCOMING_TRACE, "public_key": "k"}
+    assert span.third_party_baggage == ("vendor=1",)
+    assert span.tracestate == "a=1"
+
+
+def test_a_tracers_span_without_baggage_sends_none() -> None:
+    from metatrace.context import SpanContext
+
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, None, None, exact=True)
+    assert (span.baggage, dict(span.dsc), span.tracestate) == ("", {}, None)
+    assert "baggage" not in span.headers()
+
+
+def test_a_tracers_dsc_of_another_trace_is_not_sent() -> None:
+    from metatrace.context import SpanContext
+
+    baggage = f"sentry-trace_id={OTHER_TRACE_ID},sentry-public_key=k"
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True)
+    assert dict(span.dsc) == {}
+    assert "baggage" not in parse_trace_meta(str(span.meta()))
+
+
+def test_a_trace_context_names_its_class_and_header_in_its_repr() -> None:
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert repr(context) == f"<TraceContext {context.sentry_trace}>"
+
+
+@pytest.mark.parametrize(
+    "tracestate, kept",
+    [
+        ("a=" + "x" * 254 + ",b=" + "y" * 253, True),  # 512 characters
+        ("a=" + "x" * 254 + ",b=" + "y" * 254, False),  # 513
+        ("a=1\r", False),  # only spaces and tabs are optional whitespace
+        ("a=1,\x0bb=2", False),
+    ],
+    ids=["512-characters", "513-characters", "carriage-return", "vertical-tab"],
+)
+def test_tracestate_at_its_size_limit_and_with_other_whitespace(
+    tracestate: str, kept: bool
+) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.tracestate == (tracestate if kept else None)
+
+
+def test_a_scope_entered_twice_says_so() -> None:
+    scope = metatrace.trace_scope({})
+    with scope, pytest.raises(RuntimeError) as raised:
+        scope.__enter__()
+    assert str(raised.value) == "metatrace: a trace_scope() can be entered only once"
+
+
+def test_sentry_fields_with_a_hyphen_or_token_characters_are_written_canonically() -> None:
+    """'-' is escaped in a field (sentry-python reads a field up to the next '-'), as '%2D';
+    the token characters a key may hold stay as they are."""
+    from metatrace.formats import format_baggage, parse_baggage
+
+    header = format_baggage({"my-field": "v", "a!b#c": "1", "trace_id": INCOMING_TRACE})
+    assert header == f"sentry-my%2Dfield=v,sentry-a!b#c=1,sentry-trace_id={INCOMING_TRACE}"
+    assert parse_baggage(header).sentry == {
+        "my-field": "v",
+        "a!b#c": "1",
+        "trace_id": INCOMING_TRACE,
+    }
+
+
+@pytest.mark.parametrize(
+    "carrier, message",
+    [
+        (None, "; to start a new trace, pass {} or no argument"),
+        ([("sentry-trace", SENTRY_TRACE)], ""),
+    ],
+    ids=["none", "a-list"],
+)
+def test_a_carrier_that_is_no_mapping_is_named_in_the_error(carrier: Any, message: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        metatrace.continue_trace(carrier)
+    assert str(raised.value) == (
+        "metatrace: the carrier must be a mapping (HTTP headers, a WSGI environ or os.environ), "
+        f"not {type(carrier).__name__}{message}"
+    )
+
+
+def test_keys_that_are_not_strings_are_skipped() -> None:
+    context = metatrace.continue_trace({1: "x", b"baggage": b"y", "sentry-trace": SENTRY_TRACE})
+    assert context.trace_id == INCOMING_TRACE
+
+
+@pytest.mark.parametrize("end", ["\n", "\r", "\x0b"], ids=["newline", "return", "vertical-tab"])
+def test_a_traceparent_ending_in_other_whitespace_is_not_continued(end: str) -> None:
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT + end})
+    assert context.trace_id != INCOMING_TRACE
+    assert metatrace.continue_trace({"traceparent": TRACEPARENT + " \t"}).trace_id == INCOMING_TRACE
+
+
+def test_a_plus_in_a_sentry_value_is_escaped_on_the_way_out() -> None:
+    """'+' means a space to some readers (form decoding): it leaves as %2B, the same text."""
+    baggage = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=k,sentry-release=1+2"
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE, "baggage": baggage})
+    assert "sentry-release=1%2B2," in context.baggage + ","
+    assert context.dsc["release"] == "1+2"
+
+
+def test_headers_follow_a_new_configuration() -> None:
+    metatrace.configure(public_key="k", w3c=False)
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert "traceparent" not in context.headers()
+    metatrace.configure(public_key="k", w3c=True)
+    assert context.headers()["traceparent"].split("-")[1] == INCOMING_TRACE

@@ -5,6 +5,7 @@ Server-Timing-only trace data."""
 
 from __future__ import annotations
 
+import gzip
 import re
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from metatrace.checker import (
     OK,
     UNREACHABLE,
     USAGE,
+    FetchError,
     Report,
     check,
     check_continued,
@@ -34,6 +36,7 @@ from metatrace.checker import (
     new_probe,
     render,
 )
+from metatrace.formats import format_baggage, format_sentry_trace, format_traceparent
 from metatrace.handover import parse_server_timing, read_meta
 from tests.conftest import SAMPLE_PAGES, parse_trace_meta, run_python, split_sentry_trace
 
@@ -554,6 +557,7 @@ def test_an_unreachable_url_is_a_clear_error() -> None:
     [
         (["ftp://127.0.0.1/"], "URL 'ftp://127.0.0.1/' must start with http:// or https://"),
         (["http://[::1"], "URL 'http://[::1' is not a URL: Invalid IPv6 URL"),
+        (["http:///page/"], "URL 'http:///page/' names no host"),
         (["http://127.0.0.1/", "--dsn", "nope"], "--dsn 'nope' is not a Sentry DSN"),
         (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be a positive number"),
         (["http://127.0.0.1/", "--timeout", "inf"], "--timeout must be a positive number"),
@@ -572,3 +576,180 @@ def test_the_checker_imports_neither_django_nor_jinja() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'jinja2')))"
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages that get each handshake detail wrong, or answer in an odd way
+# ---------------------------------------------------------------------------------------------
+
+NO_ORG_DSN = f"https://{SITE_KEY}@sentry.example.invalid/2"
+
+
+class _Odd(BaseHTTPRequestHandler):
+    """Pages that continue (or echo) the incoming trace with one detail wrong each, and pages
+    that answer in ways a browser copes with: an error status, a redirect, an unknown charset,
+    a broken gzip body, and no answer at all."""
+
+    def do_GET(self) -> None:
+        incoming = dict(self.headers.items())
+        trace = metatrace.continue_trace(incoming)
+        status, headers, tags = 200, [("Content-Type", "text/html; charset=utf-8")], ""
+        sentry_trace = f'<meta name="sentry-trace" content="{trace.sentry_trace}">'
+        baggage = f'<meta name="baggage" content="{trace.baggage}">'
+        if self.path == "/hang-up/":
+            return  # the connection closes with no answer
+        if self.path == "/missing/":
+            status, tags = 404, str(trace.meta())
+        elif self.path == "/redirect/":
+            self.send_response(302)
+            self.send_header("Location", "/landed/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        elif self.path == "/no-baggage/":
+            tags = sentry_trace
+        elif self.path == "/other-span/":
+            other = format_traceparent(trace.trace_id, "c" * 16, True)
+            tags = f'{sentry_trace}{baggage}<meta name="traceparent" content="{other}">'
+        elif self.path == "/thin-dsc/":
+            tags = f'{sentry_trace}<meta name="baggage" content="sentry-release=1">'
+        elif self.path == "/echo/":  # the checker's own span id handed back
+            tags = f'<meta name="sentry-trace" content="{self.headers.get("sentry-trace", "")}">'
+        elif self.path == "/deferred/":
+            deferred = format_sentry_trace(trace.trace_id, trace.span_id, None)
+            tags = f'<meta name="sentry-trace" content="{deferred}">{baggage}'
+        elif self.path == "/own-dsc/":  # a continued trace with a DSC of the server's own
+            dsc = format_baggage({"trace_id": trace.trace_id, "public_key": OTHER_KEY})
+            tags = f'{sentry_trace}<meta name="baggage" content="{dsc}">'
+        elif self.path == "/no-org/":
+            tags = str(trace.meta())
+        elif self.path == "/private/":
+            tags = str(trace.meta())
+            headers += [("Cache-Control", "private, max-age=60"), ("Age", "soon")]
+        elif self.path == "/no-store/":
+            tags = str(trace.meta())
+            headers += [("Cache-Control", "no-store"), ("Server-Timing", "(bad), total;dur=1")]
+        elif self.path == "/unknown-charset/":
+            tags = str(trace.meta())
+            headers = [("Content-Type", "text/html; charset=x-no-such-charset")]
+        elif self.path == "/broken-gzip/":
+            headers.append(("Content-Encoding", "gzip"))
+        body = HEAD.format(tags).encode()
+        if self.path == "/broken-gzip/":
+            body = gzip.compress(body)[:20]  # cut off: not a whole gzip stream
+        self.send_response(status)
+        for name, value in [*headers, ("Content-Length", str(len(body)))]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def odd() -> Iterator[str]:
+    metatrace.configure(dsn=SITE_DSN, w3c=True)
+    with _serve(_Odd) as url:
+        yield url
+
+
+def test_an_error_status_is_a_page_too(odd: str) -> None:
+    report = check(odd + "/missing/", dsn=SITE_DSN)
+    assert _texts(report, "warn")[0].startswith("HTTP 404, text/html; charset=utf-8, ")
+    assert "continued: same trace id " in " ".join(_texts(report, "ok"))
+
+
+def test_a_redirect_is_followed_and_named(odd: str) -> None:
+    report = check(odd + "/redirect/")
+    (status, *_) = report.sections[0].findings
+    assert status.text.endswith(f", redirected to {odd}/landed/")
+
+
+def test_a_server_that_hangs_up_is_a_clear_error(odd: str) -> None:
+    with pytest.raises(FetchError, match=r"^Remote end closed connection without response$"):
+        check(odd + "/hang-up/")
+
+
+def test_a_sentry_trace_without_baggage_fails(odd: str) -> None:
+    report = check(odd + "/no-baggage/")
+    assert (
+        "meta baggage: absent, next to a sentry-trace: the browser SDK would continue the "
+        "trace with an empty dynamic sampling context"
+    ) in _texts(report, "fail")
+
+
+def test_traceparent_with_another_span_id_warns(odd: str) -> None:
+    report = check(odd + "/other-span/")
+    assert "meta: traceparent and sentry-trace carry different span ids" in _texts(report, "warn")
+    assert not any("different traces" in text for text in _texts(report, "fail"))
+
+
+def test_a_dsc_without_trace_id_and_public_key_fails(odd: str) -> None:
+    report = check(odd + "/thin-dsc/")
+    assert "meta baggage: the DSC lacks trace_id and public_key: 'sentry-release=1'" in _texts(
+        report, "fail"
+    )
+
+
+def test_the_checkers_own_span_id_handed_back_fails(odd: str) -> None:
+    report = check(odd + "/echo/")
+    (echoed,) = [text for text in _texts(report, "fail") if text.startswith("span id")]
+    assert echoed.endswith(
+        "is the checker's own: the server must give its request a span of "
+        "its own, the browser's parent"
+    )
+
+
+def test_a_deferred_decision_instead_of_the_checkers_fails(odd: str) -> None:
+    report = check(odd + "/deferred/")
+    assert "sampled flag not kept: the checker sent 1, the page has deferred" in _texts(
+        report, "fail"
+    )
+    assert "sampled flag kept (1)" not in _texts(report, "ok")
+
+
+def test_a_continued_trace_with_a_dsc_of_its_own_fails(odd: str) -> None:
+    report = check(odd + "/own-dsc/")
+    assert (
+        "the baggage is not the checker's DSC: a continued trace keeps the DSC of its head "
+        f"(public_key '{OTHER_KEY}')"
+    ) in _texts(report, "fail")
+
+
+def test_a_dsn_without_an_org_is_compared_by_key_only(odd: str) -> None:
+    report = check(odd + "/no-org/", dsn=NO_ORG_DSN)
+    dsn = [finding.text for finding in report.sections[3].findings]
+    assert dsn == [
+        f"public key {SITE_KEY} matches --dsn",
+        "org not compared: the DSN's host names no org (oNNN.)",
+    ]
+
+
+def test_a_dsc_without_org_id_warns_when_the_dsn_names_one(odd: str) -> None:
+    metatrace.configure(public_key=SITE_KEY, w3c=True)  # a key but no org: no org_id
+    report = check(odd + "/no-org/", dsn=SITE_DSN)
+    assert "the baggage carries no org_id; --dsn says 7" in _texts(report, "warn")
+
+
+def test_private_and_no_store_pages_are_explained(odd: str) -> None:
+    text = render(check(odd + "/private/"))
+    assert (
+        "Cache-Control: private, max-age=60 (only the visitor's browser may store this page)"
+        in text
+    )
+    assert "Age: soon (not a number of seconds: caches must ignore it)" in text
+    report = check(odd + "/no-store/")
+    assert "Cache-Control: no-store (no cache may store this page)" in _texts(report, "info")
+    assert _texts(report, "warn").count("Server-Timing: 1 malformed entries") == 2
+
+
+def test_an_unknown_charset_is_read_as_utf8(odd: str) -> None:
+    report = check(odd + "/unknown-charset/", dsn=SITE_DSN)
+    assert report.exit_status == OK, render(report)
+
+
+def test_a_broken_gzip_body_holds_no_tags(odd: str) -> None:
+    report = check(odd + "/broken-gzip/")
+    assert "no trace meta tags" in _texts(report, "info")
+    assert _texts(report, "fail") == ["not continued: the page hands the browser no trace at all"]

@@ -166,6 +166,7 @@ INCOMING_DSC = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=theirs"
         ("sentry-sample_rate=0.0,sentry-sampled=false", "", 999_999, "0.999999"),
         # No usable rate or decision: anything in [0, 1).
         ("sentry-sample_rate=1.5,sentry-sampled=true", "", 999_999, "0.999999"),
+        ("sentry-sample_rate=1.5,sentry-sampled=true", "", 1_200_000, "0.200000"),
         ("sentry-sample_rate=-0.25,sentry-sampled=false", "", 0, "0.000000"),
         ("sentry-sample_rate=nan,sentry-sampled=false", "", 0, "0.000000"),
         ("sentry-sample_rate=half,sentry-sampled=false", "", 0, "0.000000"),
@@ -564,3 +565,49 @@ def test_a_compressed_cacheable_page_warns_on_the_metatrace_logger(
     assert message.startswith("metatrace: ")
     assert "(br)" in message  # which encoding it met
     assert message.endswith("(GZipMiddleware above TraceMiddleware)")  # the fix, verbatim
+
+
+# sample_rand: a decimal below one, as Python's float() and JavaScript's parseFloat() agree ------
+
+RAND_BAGGAGE = f"{INCOMING_DSC},sentry-sample_rate=0.25,sentry-sampled=true,sentry-sample_rand="
+
+
+@pytest.mark.parametrize("value", ["0", "0.", ".5", "0.5", "5e-1", "5E-1", "0e+1", "0e1", "9E-9"])
+def test_a_decimal_sample_rand_below_one_is_kept(head: None, value: str) -> None:
+    context = drawn(
+        TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}", RAND_BAGGAGE + value), sample=5
+    )
+    assert context.dsc["sample_rand"] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        ".",
+        "1",
+        "1.0",
+        "1e0",
+        "e1",
+        ".e1",
+        "5e-",
+        "5e+",
+        "0x1",
+        "+0.5",
+        "-0.5",
+        "0.5abc",
+        "nan",
+        "inf",
+        "0.5.5",
+        "5.e1",
+        "0.5e-1.0",
+    ],
+)
+def test_a_sample_rand_that_is_not_a_decimal_below_one_is_drawn_again(
+    head: None, value: str
+) -> None:
+    context = drawn(
+        TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}", RAND_BAGGAGE + value), sample=5
+    )
+    assert context.dsc["sample_rand"] != value
+    assert sample_rand(context) < 0.25  # on the side of the rate that sampled=true took

@@ -13,9 +13,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.test.client import Client as DjangoClient
 
-from metatrace.responses import _quoted
+import metatrace
+from metatrace import responses
+from metatrace.responses import HEAD_LIMIT, _quoted, changed_headers, read_page
 from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
-from tests.responses_urls import EXISTING_TIMING, OTHER_TRACE
+from tests.responses_urls import EXISTING_TIMING, NO_TAGS_PAGE, OTHER_TAGS, OTHER_TRACE
 
 pytestmark = [pytest.mark.urls("tests.responses_urls"), pytest.mark.usefixtures("django_config")]
 
@@ -326,3 +328,159 @@ def test_injection_leaves_compressed_and_streamed_pages_alone(
     assert compressed["Content-Encoding"] == "gzip"
     assert parse_trace_meta(gzip.decompress(compressed.content).decode()) == {}
     assert trace_entries(compressed)["sentry-trace"].startswith(TRACE_A)
+
+
+# Which responses are pages, and the edges of the head -------------------------------------
+
+STALE_PAGE = f"<html><head>{OTHER_TAGS}</head><body></body></html>"
+
+
+@pytest.mark.parametrize("status", [101, 199, 204, 300, 302, 304, 399])
+def test_informational_empty_and_redirect_responses_are_left_alone(
+    client: Client, status: int
+) -> None:
+    response = client.get(f"/r/status/{status}/", headers=A)
+    assert not response.has_header("Server-Timing")
+    if 300 <= status < 400 and status != 304:  # the test client drops the others' bodies
+        assert response.content.decode() == STALE_PAGE
+
+
+@pytest.mark.parametrize("status", [200, 203, 205, 299, 400, 404, 500])
+def test_pages_of_every_other_status_carry_this_trace(client: Client, status: int) -> None:
+    response = client.get(f"/r/status/{status}/", headers=A)
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+    assert trace_entries(response) == parse_trace_meta(html)
+
+
+def test_a_cacheable_page_without_tags_keeps_its_body_and_etag(client: Client) -> None:
+    response = client.get("/r/public-no-tags/", headers=A)
+    assert response.content.decode() == NO_TAGS_PAGE
+    assert response["ETag"] == '"v1"'
+    assert trace_entries(response) == {}
+
+
+def test_a_tag_cut_off_at_the_head_limit_is_left_as_it_is(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/cut-tag/", headers=A)
+    html = response.content.decode()
+    assert html.index(OTHER_TAGS) == HEAD_LIMIT - 40  # starts inside the limit, ends past it
+    assert response.content.endswith(OTHER_TAGS.encode() + b"</head><body></body></html>")
+    assert len(trace_meta_elements(html)) == 2
+    assert "of another trace" not in caplog.text
+
+
+def test_the_stale_tags_warning_is_given_once_per_view(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    for headers in (A, B, A):
+        response = client.get("/r/stale-head-again/", headers=headers)
+        assert OTHER_TRACE not in response.content.decode()
+    warnings = [record.getMessage() for record in caplog.records if record.levelno >= 30]
+    assert len(warnings) == 1, warnings
+    assert "the view 'tests.responses_urls.stale_head_again'" in warnings[0]
+
+
+def test_a_page_whose_work_is_headers_only_keeps_its_body() -> None:
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=False)
+        assert page is not None and not page.reads_body
+        body = STALE_PAGE.encode()
+        assert page.body(body, lambda: "unused") is body
+        changes = page.header_changes()
+    assert set(changes) == {"Server-Timing"}  # no Content-Length, ETag kept
+
+
+def test_no_header_changes_leave_the_header_list_as_it_is() -> None:
+    headers = [("Content-Type", "text/html"), ("ETag", '"1"'), ("etag", '"2"')]
+    assert changed_headers(headers, {}) == [
+        ("Content-Type", "text/html"),
+        ("ETag", '"1"'),
+        ("etag", '"2"'),
+    ]
+    assert changed_headers(headers, {"ETag": None, "Server-Timing": "x"}) == [
+        ("Content-Type", "text/html"),
+        ("Server-Timing", "x"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "timing, kept",
+    [
+        (f'traceparent;desc="00-{OTHER_TRACE}-0123456789abcdef-01", db;dur=1', "db;dur=1"),
+        ('a;desc="x,y", db', 'a;desc="x,y", db'),
+        ('a;desc="x\\",y", db', 'a;desc="x\\",y", db'),
+        ('a;desc="x\\ y,z", db', 'a;desc="x\\ y,z", db'),
+        ('a;desc="",b', 'a;desc="", b'),
+        ('a;desc="baggage,sentry-trace", traceparent', 'a;desc="baggage,sentry-trace"'),
+        ('baggage;desc="k=v";dur=0, db;dur=1', "db;dur=1"),
+    ],
+    ids=[
+        "traceparent-entry",
+        "comma-in-quotes",
+        "escaped-quote",
+        "escaped-space",
+        "empty",
+        "names",
+        "two-params",
+    ],
+)
+def test_a_cacheable_page_keeps_every_other_entry_exactly(
+    client: Client, timing: str, kept: str
+) -> None:
+    """Entries are split at commas outside quoted-strings (with their escapes) and only the
+    trace entries leave; the rest is joined again with ', '."""
+    stale = f'sentry-trace;desc="{OTHER_TRACE}-0123456789abcdef-1"'
+    response = client.get("/r/public-timed-as-asked/", {"timing": f"{timing},{stale}"}, headers=A)
+    assert response["Server-Timing"] == kept
+
+
+def test_stale_traceparent_alone_is_replaced(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "W3C": True}
+    response = client.get("/r/traceparent-only/", headers=A)
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    assert parse_trace_meta(html)["traceparent"].split("-")[1] == TRACE_A
+
+
+def test_injection_after_a_head_tag_with_a_space(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get("/r/spaced-head/", headers=A)
+    html = response.content.decode()
+    assert html.startswith('<html><head ><meta name="sentry-trace" content="' + TRACE_A)
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+
+
+def test_the_stale_tags_warning_stops_after_1000_pages(caplog: pytest.LogCaptureFixture) -> None:
+    """The set of pages already warned about is bounded: 1000 pages, then no more warnings."""
+    saved = set(responses._warned)
+    responses._warned.clear()
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    try:
+        with metatrace.trace_scope(A):
+            for number in range(1001):
+                page = read_page({"content-type": "text/html"}, 200, complete=True)
+                assert page is not None
+                fixed = page.body(STALE_PAGE.encode(), lambda number=number: f"page {number}")
+                assert OTHER_TRACE.encode() not in fixed
+        warned = [record.getMessage().split(" rendered")[0] for record in caplog.records]
+        assert warned == [f"metatrace: page {number}" for number in range(1000)]
+    finally:
+        responses._warned.clear()
+        responses._warned.update(saved)
+
+
+@pytest.mark.parametrize("before", ["", "<!doctype html><html><head>"], ids=["at-0", "in-head"])
+def test_stale_tags_are_replaced_byte_for_byte(before: str) -> None:
+    """Only the stale tags change: this trace's tags where the first one was, the rest of
+    the page exactly as it was, even when the page starts with a tag (a fragment)."""
+    after = "<title>t</title></head><body><p>x</p></body></html>"
+    with metatrace.trace_scope(A) as trace:
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        fixed = page.body(f"{before}{OTHER_TAGS}{after}".encode(), lambda: "a fragment")
+        assert fixed.decode() == f"{before}{trace.meta()}{after}"

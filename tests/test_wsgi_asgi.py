@@ -532,3 +532,134 @@ async def test_asgi_head_gathered_from_many_chunks() -> None:
     assert headers[b"content-length"] == str(len(body)).encode()
     assert _entries(headers[b"server-timing"].decode()) == parse_trace_meta(body)
     assert sent[-1]["more_body"] is False
+
+
+# Raw WSGI and ASGI apps at the adapters' edges -----------------------------------------------
+
+OTHER = "0123456789abcdef0123456789abcdef"
+STALE_HEAD = (
+    f'<html><head><meta name="sentry-trace" content="{OTHER}-0123456789abcdef-1">'
+    "<title>t</title></head><body>"
+)
+ENVIRON = {
+    "REQUEST_METHOD": "GET",
+    "PATH_INFO": "/stale",
+    "HTTP_SENTRY_TRACE": HEADERS["sentry-trace"],
+    "HTTP_BAGGAGE": HEADERS["baggage"],
+}
+
+
+def test_wsgi_long_page_is_fixed_in_its_head_and_the_rest_passes_as_it_comes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A list body (no close()) longer than the head limit: the head is gathered and fixed,
+    then each further chunk is sent as it is."""
+    metatrace.configure(public_key="abc")
+    chunks = [STALE_HEAD.encode(), b"x" * 9000, b"<p>tail 1</p>", b"<p>tail 2</p></body></html>"]
+    length = sum(map(len, chunks))
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(length))])
+        return chunks
+
+    sent: list[list[tuple[str, str]]] = []
+    caplog.set_level("WARNING", logger="metatrace")
+    middleware = metatrace.wsgi.TraceMiddleware(app)  # type: ignore[arg-type]
+    result = middleware(dict(ENVIRON), lambda s, h, e=None: sent.append(h))  # type: ignore[arg-type]
+    out = list(result)
+    result.close()  # as a server does; the list has nothing to close
+    assert out[1:] == chunks[2:]  # passed on one by one, untouched
+    html = b"".join(out).decode()
+    _continued(html)
+    assert OTHER not in html
+    assert dict(sent[0])["Content-Length"] == str(len(html))
+    assert "the page '/stale' rendered the trace tags of another trace" in caplog.text
+
+
+def test_wsgi_page_with_nothing_to_change_keeps_its_headers() -> None:
+    metatrace.configure(public_key="abc", server_timing=False)
+    page = NO_TAGS.encode()
+    headers = [("Content-Type", "text/html"), ("Content-Length", str(len(page))), ("ETag", '"1"')]
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", headers)
+        return [page]
+
+    sent: list[list[tuple[str, str]]] = []
+    middleware = metatrace.wsgi.TraceMiddleware(app)  # type: ignore[arg-type]
+    body = b"".join(middleware(dict(ENVIRON), lambda s, h, e=None: sent.append(h)))  # type: ignore[arg-type]
+    assert body == page
+    assert sent == [headers]
+
+
+async def _asgi_run(messages: list[dict[str, Any]], path: str = "/stale") -> list[Any]:
+    async def app(scope: object, receive: object, send: Any) -> None:
+        for message in messages:
+            await send(message)
+
+    sent: list[Any] = []
+
+    async def send(message: object) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
+    }
+    await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
+    return sent
+
+
+START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"text/html"), (b"content-length", b"100")],
+}
+
+
+@pytest.mark.asyncio
+async def test_asgi_pathsend_after_the_start_sends_the_page_as_it_is() -> None:
+    metatrace.configure(public_key="abc")
+    pathsend = {"type": "http.response.pathsend", "path": "/srv/page.html"}
+    sent = await _asgi_run([START, pathsend])
+    assert [message["type"] for message in sent] == ["http.response.start", pathsend["type"]]
+    assert sent[1] is pathsend
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-length"] == b"100"  # the body is not ours to change
+    assert _entries(headers[b"server-timing"].decode())["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+@pytest.mark.asyncio
+async def test_asgi_held_chunks_go_before_an_extension_message() -> None:
+    metatrace.configure(public_key="abc")
+    chunk = {"type": "http.response.body", "body": b"<html><head>", "more_body": True}
+    other = {"type": "http.response.zerocopysend", "file": 3}
+    sent = await _asgi_run([START, chunk, other])
+    assert [message["type"] for message in sent] == [
+        "http.response.start",
+        "http.response.body",
+        "http.response.zerocopysend",
+    ]
+    assert sent[1] == {"type": "http.response.body", "body": b"<html><head>", "more_body": True}
+
+
+@pytest.mark.asyncio
+async def test_asgi_stale_tags_warning_names_the_path_without_an_endpoint(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metatrace.configure(public_key="abc")
+    caplog.set_level("WARNING", logger="metatrace")
+    page = (STALE_HEAD + "</body></html>").encode()
+    length = str(len(page)).encode()
+    start = {**START, "headers": [(b"content-type", b"text/html"), (b"content-length", length)]}
+    body = {"type": "http.response.body", "body": page, "more_body": False}
+    sent = await _asgi_run([start, body], path="/raw-asgi-stale")
+    html = sent[1]["body"].decode()
+    _continued(html)
+    assert OTHER not in html
+    assert "the page '/raw-asgi-stale' rendered the trace tags of another trace" in caplog.text

@@ -9,7 +9,8 @@ prints the mutant. Reasons are one line, by category:
 - "log text": the wording of a log message (the logger, the level and the facts it names are
   tested);
 - "fast path": a shortcut whose slow path gives the same answer;
-- "redundant guard": a check that another check already makes.
+- "redundant guard": a check that another check already makes;
+- "codec name": Python's codec names are case-insensitive ("latin-1" and "LATIN-1" are one).
 """
 
 from __future__ import annotations
@@ -23,7 +24,57 @@ _PLAIN = (
     "which normalises a plain header to itself"
 )
 
+_CODEC = "codec name: Python looks codecs up case-insensitively"
+_STALE_LOG = (
+    "log text: the stale-tags warning's wording; its logger, level, page and the words "
+    "'fragment cache' are tested"
+)
+
 EQUIVALENT: dict[str, str] = {
+    # carriers.py
+    "metatrace.carriers.x_read_header_pairs__mutmut_8": _CODEC,
+    "metatrace.carriers.x__text__mutmut_3": _CODEC,
+    "metatrace.carriers.x__text__mutmut_11": (
+        "default: an absent ASGI header as '' instead of None; every reader takes an empty "
+        "header for an absent one (a fresh trace, no baggage, no tracestate)"
+    ),
+    # responses.py
+    "metatrace.responses.x__replaced__mutmut_17": _CODEC,
+    **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
+    "metatrace.carriers.x_read_carrier__mutmut_2": (
+        "fast path: the exact-dict check in front of isinstance(carrier, Mapping)"
+    ),
+    # context.py
+    "metatrace.context.x__configured_dsc__mutmut_3": (
+        "cache: the configured DSC items are encoded again each call; the same items come out"
+    ),
+    **{
+        f"metatrace.context.xǁTraceContextǁheaders__mutmut_{n}": (
+            "cache: the headers are computed again each call; the same headers come out"
+        )
+        for n in (2, 5)
+    },
+    "metatrace.context.x__rate__mutmut_10": (
+        "default: a missing sample_rate as 'XXXX' instead of '' fails float() either way"
+    ),
+    **{
+        f"metatrace.context.x__rate__mutmut_{n}": (
+            "boundary without effect: a rate of exactly 0 or 1 cuts [0, 1) at one of its "
+            "ends, so it constrains sample_rand no more than no rate at all"
+        )
+        for n in (14, 15)
+    },
+    **{
+        f"metatrace.context.x__sampled__mutmut_{n}": (
+            "default: a missing sampled as None or 'XXXX' instead of '' is neither 'true' "
+            "nor 'false' either way"
+        )
+        for n in (10, 12, 15)
+    },
+    # formats.py
+    "metatrace.formats.x_parse_tracestate__mutmut_12": (
+        "redundant guard: a member with a second '=' fails the member grammar whatever its key"
+    ),
     # caching.py
     "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
         "default: a missing Cache-Control becomes one unknown directive, which is ignored"
@@ -46,6 +97,10 @@ EQUIVALENT: dict[str, str] = {
     ),
     "metatrace/caching.py: _DIRECTIVE_RE: + -> * at 13": (
         "a directive with an empty name is never read"
+    ),
+    # responses.py, module level
+    "metatrace/responses.py: _TIMING_ENTRY_RE: + -> * at 38": (
+        "redundant guard: the empty matches that * adds are dropped by the entry.strip() filter"
     ),
     # formats.py, module level
     "metatrace/formats.py: _ASCII_ESCAPES_RE: * -> + at 33": (

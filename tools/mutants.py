@@ -78,6 +78,12 @@ TESTS: dict[str, list[str]] = {
         "tests/test_wsgi_asgi.py",
     ],
     "metatrace/config.py": ["tests/test_config.py", "tests/test_branches.py", "tests/test_api.py"],
+    "metatrace/responses.py": [
+        "tests/test_responses.py",
+        "tests/test_guards.py",
+        "tests/test_caching.py",
+        "tests/test_wsgi_asgi.py",
+    ],
 }
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

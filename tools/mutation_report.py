@@ -54,6 +54,7 @@ def _module_of(name: str) -> str:
 
 def summary() -> tuple[str, bool]:
     rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    timeouts: dict[str, int] = defaultdict(int)  # counted as killed, shown apart
     survivors: list[str] = []
     equivalents: list[tuple[str, str]] = []
     for name, status in sorted(mutmut_results().items()):
@@ -62,6 +63,7 @@ def summary() -> tuple[str, bool]:
         module = _module_of(name)
         # A timeout is a detected mutant, as mutmut itself counts it.
         kind = "killed" if status in ("killed", "timeout") else status
+        timeouts[module] += status == "timeout"
         if kind == "survived" and name in EQUIVALENT:
             kind = "equivalent"
             equivalents.append((name, EQUIVALENT[name]))
@@ -80,7 +82,8 @@ def summary() -> tuple[str, bool]:
     lines = [
         f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, by `make mutate`.",
         "",
-        "| module | mutants | killed | equivalent | survived | killed of non-equivalent |",
+        "| module | mutants | killed (of which timeouts) | equivalent | survived "
+        "| killed of non-equivalent |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     ok = True
@@ -90,7 +93,8 @@ def summary() -> tuple[str, bool]:
         rate = killed / (killed + others) if killed + others else 1.0
         ok = ok and rate >= GOAL
         lines.append(
-            f"| {module} | {sum(counts.values())} | {killed} | {equivalent} | {others} "
+            f"| {module} | {sum(counts.values())} | {killed} ({timeouts[module]}) "
+            f"| {equivalent} | {others} "
             f"| {rate:.1%} |"
         )
     lines += ["", "Surviving mutants (`mutmut show NAME` prints one):", ""]
