@@ -255,7 +255,21 @@ def test_a_gzipped_page_is_read(settings: Any) -> None:
     assert report.exit_status == OK, render(report)
 
 
-class _CachingProxy(BaseHTTPRequestHandler):
+class _Handler(BaseHTTPRequestHandler):
+    """A quiet stdlib handler that answers with a whole body."""
+
+    def answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _CachingProxy(_Handler):
     """A cache that stores every first response and replays it, as a CDN told to "cache
     everything" does, whatever the page's Cache-Control says."""
 
@@ -280,14 +294,7 @@ class _CachingProxy(BaseHTTPRequestHandler):
                 ]
             headers.append(("Via", "1.1 test-proxy"))
             self.stored[self.path] = (status, headers, body)
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(status, headers, body)
 
 
 def _caching_proxy(upstream: str) -> type[_CachingProxy]:
@@ -370,7 +377,7 @@ def _timing(trace: metatrace.TraceContext, quote: Callable[[str], str]) -> str:
     )
 
 
-class _Pages(BaseHTTPRequestHandler):
+class _Pages(_Handler):
     """Pages that continue the incoming trace with metatrace's public API, each handing it
     over in its own (right or wrong) way."""
 
@@ -394,14 +401,7 @@ class _Pages(BaseHTTPRequestHandler):
             stale = f'<meta name="sentry-trace" content="{OTHER_TRACE}">'
             html = HEAD.format(stale + str(trace.meta()))
         body = html.encode()
-        self.send_response(200)
-        for name, value in [*headers, ("Content-Length", str(len(body)))]:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(200, [*headers, ("Content-Length", str(len(body)))], body)
 
 
 @pytest.fixture
@@ -585,7 +585,7 @@ def test_the_checker_imports_neither_django_nor_jinja() -> None:
 NO_ORG_DSN = f"https://{SITE_KEY}@sentry.example.invalid/2"
 
 
-class _Odd(BaseHTTPRequestHandler):
+class _Odd(_Handler):
     """Pages that continue (or echo) the incoming trace with one detail wrong each, and pages
     that answer in ways a browser copes with: an error status, a redirect, an unknown charset,
     a broken gzip body, and no answer at all."""
@@ -637,14 +637,7 @@ class _Odd(BaseHTTPRequestHandler):
         body = HEAD.format(tags).encode()
         if self.path == "/broken-gzip/":
             body = gzip.compress(body)[:20]  # cut off: not a whole gzip stream
-        self.send_response(status)
-        for name, value in [*headers, ("Content-Length", str(len(body)))]:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(status, [*headers, ("Content-Length", str(len(body)))], body)
 
 
 @pytest.fixture

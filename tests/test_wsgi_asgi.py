@@ -493,39 +493,16 @@ def test_starlette_page_without_tags_gets_them_with_injection(pages_client: Test
 async def test_asgi_head_gathered_from_many_chunks() -> None:
     metatrace.configure(inject=True, public_key="abc")
     page = NO_TAGS.encode()
-
-    async def app(scope: object, receive: object, send: Any) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"text/html"),
-                    (b"content-length", b"%d" % len(page)),
-                ],
-            }
-        )
-        for start in range(0, len(page), 7):
-            chunk = page[start : start + 7]
-            await send(
-                {"type": "http.response.body", "body": chunk, "more_body": start + 7 < len(page)}
-            )
-
-    sent: list[Any] = []
-
-    async def send(message: object) -> None:
-        sent.append(message)
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request"}
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": "/",
-        "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
+    start = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/html"), (b"content-length", b"%d" % len(page))],
     }
-    await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
+    chunks = [
+        {"type": "http.response.body", "body": page[at : at + 7], "more_body": at + 7 < len(page)}
+        for at in range(0, len(page), 7)
+    ]
+    sent = await _asgi_run([start, *chunks], path="/")
     body = b"".join(message.get("body", b"") for message in sent[1:]).decode()
     _continued(body)
     headers = dict(sent[0]["headers"])
