@@ -518,6 +518,10 @@ TRICKY: list[Case] = [
     {"traceparent": TP, "tracestate": "A=1"},
     {"sentry-trace": f"{T2}-{S2}-1", "traceparent": TP, "tracestate": "a=1"},
     {"sentry-trace": ST, "traceparent": TP, "tracestate": "a=1"},
+    # A traceparent that OpenTelemetry reads and we refuse takes its tracestate with it
+    # (found by the generated cases).
+    {"sentry-trace": f"{T}-{S}-0", "traceparent": f"00-{T}-{S}-00\n", "tracestate": "a=1"},
+    {"traceparent": f"01-{T}-{S}-01-" + "x" * 600, "tracestate": "a=1"},
     # Sampling: deferred, no incoming DSC, with and without a key (configs)
     {"sentry-trace": f"{T}-{S}"},
     {"sentry-trace": f"{T}-{S}-0"},
