@@ -15,6 +15,7 @@ from .harness import Row
 # "auto" first: it needs a process in which no tracer has been imported yet.
 NAMES = (
     "auto",
+    "started",
     "full",
     "quiet",
     "repeat",
@@ -32,12 +33,14 @@ def _ratio(value: float) -> str:
     return f"{value:.3f} (1/{1 / value:.1f})" if 0 < value < 1 else f"{value:.3f}"
 
 
-def _target(value: float) -> str:
+def _target(value: float | None) -> str:
+    if value is None:
+        return "—"
     return f"≤ 1/{1 / value:.0f}" if value < 1 else f"≤ {value:.2f}"
 
 
 def _cells(row: Row) -> tuple[str, ...]:
-    verdict = "PASS" if row.passed else "FAIL"
+    verdict = "—" if row.target is None else "PASS" if row.passed else "FAIL"
     return (row.name, row.ours, row.reference, _ratio(row.ratio), _target(row.target), verdict)
 
 
@@ -109,6 +112,7 @@ def main(argv: list[str]) -> int:
 
     runners: dict[str, Callable[[], list[Row]]] = {
         "auto": lambda: micro.bench_auto(rounds, seconds),
+        "started": lambda: micro.bench_started(rounds, seconds),
         "full": lambda: micro.bench_full(rounds, seconds),
         "quiet": lambda: micro.bench_quiet(rounds, seconds),
         "repeat": lambda: micro.bench_repeat(rounds, seconds),

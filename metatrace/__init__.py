@@ -56,6 +56,8 @@ def trace_scope(carrier: Mapping[str, Any] = _NOTHING) -> Scope:
 
 
 def _from(carrier: Mapping[str, Any]) -> TraceContext:
+    if carrier is _NOTHING:
+        return TraceContext()  # most page loads: not even an empty carrier to read
     return TraceContext(*read_carrier(carrier))
 
 

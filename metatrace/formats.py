@@ -49,8 +49,8 @@ class Baggage(NamedTuple):
 EMPTY_BAGGAGE = Baggage({}, ())
 
 _OWS = " \t"
-_ZERO_TRACE = "0" * 32
-_ZERO_SPAN = "0" * 16
+ZERO_TRACE = "0" * 32  # invalid ids (W3C)
+ZERO_SPAN = "0" * 16
 
 _SENTRY_TRACE_RE = re.compile(r"[ \t]*([0-9a-f]{32})-([0-9a-f]{16})(?:-([01]))?[ \t]*")
 # Version, trace id, parent id, flags, and what a future version may append.
@@ -122,7 +122,7 @@ def parse_sentry_trace(value: str) -> IncomingTrace | None:
     if match is None:
         return None
     trace_id, span_id, flag = match.groups()
-    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+    if trace_id == ZERO_TRACE or span_id == ZERO_SPAN:
         return None
     return IncomingTrace(trace_id, span_id, None if flag is None else flag == "1")
 
@@ -137,7 +137,7 @@ def parse_traceparent(value: str) -> IncomingTrace | None:
     version, trace_id, span_id, flags, rest = match.groups()
     if version == "ff" or (version == "00" and rest is not None):
         return None
-    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+    if trace_id == ZERO_TRACE or span_id == ZERO_SPAN:
         return None
     return IncomingTrace(trace_id, span_id, bool(int(flags, 16) & 1))
 
