@@ -339,7 +339,7 @@ class TraceContext:
             dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
         # What the header can carry is exactly what this context says it carries. The sentry
         # members lead it, so the ones that fit do not depend on the third-party ones.
-        dsc, _, header = formats.fit_baggage(dsc)
+        dsc, header = formats.fit_sentry(dsc)
         third_party = baggage.third_party
         return _Resolved(
             trace_id,
@@ -506,6 +506,8 @@ def _valid_rand(value: str | None) -> bool:
     """Whether a sample_rand (as it travels) is a decimal in [0, 1)."""
     if value is None:
         return False
+    if len(value) == 8 and value[:2] == "0." and value[2:].isdigit() and value.isascii():
+        return True  # the common case: six decimals, as Sentry's SDKs send it
     text = formats.decode_value(value)
     return _DECIMAL_RE.fullmatch(text) is not None and float(text) < 1.0
 

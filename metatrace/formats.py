@@ -321,6 +321,16 @@ def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] =
     return fit_baggage(sentry_encoded, third_party)[2]
 
 
+def fit_sentry(sentry_encoded: dict[str, str]) -> tuple[dict[str, str], str]:
+    """`fit_baggage` of sentry items alone: the items kept, and their members joined."""
+    members = _sentry_members(sentry_encoded)
+    joined = ",".join(members)
+    if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:
+        return sentry_encoded, joined  # within every limit at once: no copy needed
+    kept, _, joined = fit_baggage(sentry_encoded)
+    return kept, joined
+
+
 def fit_baggage(
     sentry_encoded: Mapping[str, str], third_party: Iterable[str] = ()
 ) -> tuple[dict[str, str], tuple[str, ...], str]:
@@ -328,10 +338,7 @@ def fit_baggage(
     first, then third-party ones, each key once, within the W3C and OpenTelemetry limits:
     members over the per-member limit are skipped, and the rest stop at the member or byte
     limit. Returns the sentry items kept, the third-party members kept, and the header."""
-    members = [
-        f"{SENTRY_PREFIX}{field if field in KNOWN_FIELDS else encode_field(field)}={value}"
-        for field, value in sentry_encoded.items()
-    ]
+    members = _sentry_members(sentry_encoded)
     others: list[str] = []
     if third_party:
         seen = {member.partition("=")[0] for member in members}
@@ -358,3 +365,10 @@ def fit_baggage(
         if field is not None:
             sentry[field] = sentry_encoded[field]
     return sentry, tuple(kept[len(sentry) :]), ",".join(kept)
+
+
+def _sentry_members(sentry_encoded: Mapping[str, str]) -> list[str]:
+    return [
+        f"{SENTRY_PREFIX}{field if field in KNOWN_FIELDS else encode_field(field)}={value}"
+        for field, value in sentry_encoded.items()
+    ]

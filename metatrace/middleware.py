@@ -119,11 +119,13 @@ def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -
 
 def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     """What an HTML response carries is decided in responses.py; this applies it."""
-    if not (isinstance(response, HttpResponseBase) and is_html(response.get("Content-Type"))):
+    if not isinstance(response, HttpResponseBase):
+        return response
+    headers = _header_map(response)
+    if not is_html(headers.get("content-type")):
         return response  # API responses, files and the like stop here, at no cost
     complete = isinstance(response, HttpResponse)
-    # A plain dict: Django's header lookups raise and catch KeyError for each missing one.
-    page = read_page(header_map(response.items()), response.status_code, complete=complete)
+    page = read_page(headers, response.status_code, complete=complete)
     if page is None:
         return response
     if page.reads_body:
@@ -137,6 +139,17 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
         elif response.has_header(name):
             del response[name]
     return response
+
+
+def _header_map(response: HttpResponseBase) -> dict[str, str]:
+    """The response's headers as `read_page` reads them (lowercase names). A plain dict:
+    Django's lookups raise and catch KeyError for each missing header, and its items() goes
+    through the Mapping ABC, a Python-level call per header."""
+    # ResponseHeaders keeps {lowercase name: (name, value)} in `_store` (Django 3.2 and later).
+    store = getattr(response.headers, "_store", None)
+    if type(store) is not dict:
+        return header_map(response.items())
+    return {name: value for name, (_, value) in store.items()}
 
 
 def _location(request: HttpRequest) -> str:

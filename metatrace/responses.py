@@ -110,7 +110,9 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
         work = _HEAD
     server_timing = headers.get("server-timing")
     if work is _HEADERS and not (
-        config.server_timing if not shared else _mentions_trace(server_timing)
+        config.server_timing
+        if not shared
+        else server_timing is not None and _mentions_trace(server_timing)
     ):
         return None
     return Page(work, shared, server_timing, size, config)
@@ -193,8 +195,8 @@ class Page:
     def _timing(self) -> str | None:
         """The Server-Timing value: the trace entries of others removed, this trace's added."""
         value = self._server_timing
-        if _mentions_trace(value):
-            value = _without_trace_entries(value)  # type: ignore[arg-type]
+        if value is not None and _mentions_trace(value):
+            value = _without_trace_entries(value)
         if self._trace is not None and self._config.server_timing:
             ours = ", ".join(
                 [f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()]
@@ -259,8 +261,9 @@ def _warn_stale(where: str) -> None:
     )
 
 
-def _mentions_trace(server_timing: str | None) -> bool:
-    return server_timing is not None and any(name in server_timing.lower() for name in TRACE_NAMES)
+def _mentions_trace(server_timing: str) -> bool:
+    lowered = server_timing.lower()
+    return "sentry-trace" in lowered or "baggage" in lowered or "traceparent" in lowered
 
 
 def _without_trace_entries(server_timing: str) -> str | None:

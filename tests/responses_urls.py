@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import ResponseHeaders
 from django.shortcuts import render
 from django.urls import include, path
 from django.views.decorators.cache import cache_control
@@ -50,6 +52,22 @@ def late_tags(request: HttpRequest) -> HttpResponse:
 
 def stale_head(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"<html><head>{OTHER_TAGS}<title>t</title></head><body></body></html>")
+
+
+class _OrderedHeaders(ResponseHeaders):
+    """Headers kept in another store than Django's own dict, as a response class of another
+    package might keep them: the middleware reads them through the public items()."""
+
+    def __init__(self, data: dict[str, str]) -> None:
+        super().__init__(data)
+        self._store = OrderedDict(self._store)
+
+
+def stale_head_other_headers(request: HttpRequest) -> HttpResponse:
+    response = stale_head(request)
+    response.headers = _OrderedHeaders(dict(response.items()))
+    response["Server-Timing"] = EXISTING_TIMING
+    return response
 
 
 def stale_head_again(request: HttpRequest) -> HttpResponse:
@@ -130,6 +148,7 @@ response_patterns = [
     path("late-tags/", late_tags),
     path("stale-head/", stale_head),
     path("stale-head-again/", stale_head_again),
+    path("stale-head-other-headers/", stale_head_other_headers),
     path("status/<int:status>/", with_status),
     path("cut-tag/", cut_tag),
     path("public-no-tags/", public_no_tags),

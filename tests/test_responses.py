@@ -245,6 +245,15 @@ def test_stale_tags_are_replaced_where_they_were(client: Client, settings: Any) 
     assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
+def test_headers_kept_outside_djangos_own_store_are_read_too(client: Client) -> None:
+    response = client.get("/r/stale-head-other-headers/", headers=A)
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+    assert trace_entries(response)["sentry-trace"].startswith(TRACE_A)
+    assert other_entries(response) == parse_server_timing(EXISTING_TIMING)
+
+
 @pytest.mark.parametrize("path", ["/r/body-tags/", "/r/late-tags/"])
 def test_only_the_head_is_looked_at(
     client: Client, caplog: pytest.LogCaptureFixture, path: str
