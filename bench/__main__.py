@@ -101,7 +101,8 @@ def main(argv: list[str]) -> int:
         default=100_000,
         help="requests under tracemalloc, ~10x slower (default 100,000)",
     )
-    parser.add_argument("--server-rounds", type=int, default=20)
+    parser.add_argument("--server-runs", type=int, default=5)
+    parser.add_argument("--server-rounds", type=int, default=8)
     parser.add_argument("--server-seconds", type=float, default=1.0)
     args = parser.parse_args(argv)
     names = args.names or [n for n in NAMES if not (args.quick and n in ("server", "memory"))]
@@ -119,7 +120,9 @@ def main(argv: list[str]) -> int:
         "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
         "responses": lambda: responses.bench_responses(rounds, seconds),
-        "server": lambda: server.bench_server(args.server_rounds, args.server_seconds),
+        "server": lambda: server.bench_server(
+            args.server_runs, args.server_rounds, args.server_seconds
+        ),
         "memory": lambda: micro.bench_memory(args.requests, min(args.traced, args.requests)),
     }
     started = time.perf_counter()

@@ -14,7 +14,7 @@ from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
 from .context import TraceContext, activate, deactivate, get_active
-from .responses import header_map, is_html, read_page
+from .responses import header_map, read_page
 from .sources import OTEL
 
 # The context that a TraceMiddleware further out has activated for the request running here.
@@ -121,13 +121,10 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
     """What an HTML response carries is decided in responses.py; this applies it."""
     if not isinstance(response, HttpResponseBase):
         return response
-    headers = _header_map(response)
-    if not is_html(headers.get("content-type")):
-        return response  # API responses, files and the like stop here, at no cost
     complete = isinstance(response, HttpResponse)
-    page = read_page(headers, response.status_code, complete=complete)
+    page = read_page(_header_map(response), response.status_code, complete=complete)
     if page is None:
-        return response
+        return response  # API responses, files and the like stop here
     if page.reads_body:
         content = response.content  # type: ignore[attr-defined]
         body = page.body(content, lambda: _location(request))
