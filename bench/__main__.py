@@ -19,6 +19,7 @@ NAMES = (
     "full",
     "quiet",
     "repeat",
+    "steps",
     "bounded",
     "django",
     "responses",
@@ -109,7 +110,7 @@ def main(argv: list[str]) -> int:
     rounds = args.rounds or (7 if args.quick else 21)
     seconds = 0.02 if args.quick else 0.05
 
-    from . import django_bench, micro, responses, server
+    from . import django_bench, micro, responses, server, steps
 
     runners: dict[str, Callable[[], list[Row]]] = {
         "auto": lambda: micro.bench_auto(rounds, seconds),
@@ -117,6 +118,7 @@ def main(argv: list[str]) -> int:
         "full": lambda: micro.bench_full(rounds, seconds),
         "quiet": lambda: micro.bench_quiet(rounds, seconds),
         "repeat": lambda: micro.bench_repeat(rounds, seconds),
+        "steps": lambda: steps.bench_steps(rounds, seconds),
         "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
         "responses": lambda: responses.bench_responses(rounds, seconds),

@@ -30,7 +30,29 @@ _STALE_LOG = (
     "'fragment cache' are tested"
 )
 
+_KNOWN = (
+    "fast path: KNOWN_FIELDS lists fields written as they are without a check; "
+    "encode_field writes each of them as it is too"
+)
+
 EQUIVALENT: dict[str, str] = {
+    # formats.py, module level
+    **{
+        f'metatrace/formats.py: KNOWN_FIELDS: drop "{field}"': _KNOWN
+        for field in (
+            "trace_id",
+            "public_key",
+            "sample_rate",
+            "sample_rand",
+            "sampled",
+            "release",
+            "environment",
+            "transaction",
+            "org_id",
+            "replay_id",
+            "user_segment",
+        )
+    },
     # carriers.py
     "metatrace.carriers.x_read_header_pairs__mutmut_8": _CODEC,
     "metatrace.carriers.x__text__mutmut_3": _CODEC,

@@ -60,6 +60,8 @@ _CORE = [
     "tests/test_properties.py",
     "tests/test_grammar.py",
     "tests/test_rendering.py",
+    "tests/test_branches.py",  # the tracestate limits
+    "tests/test_started.py",
 ]
 # Module -> the tests that cover it (each mutant runs only these, stopping at the first failure).
 TESTS: dict[str, list[str]] = {
@@ -400,6 +402,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="only list the mutants")
     parser.add_argument("--match", default="", help="only mutants whose description has this")
     parser.add_argument("--tests", nargs="*", help="run these tests instead of TESTS[module]")
+    parser.add_argument(
+        "--shard", default="0/1", help="K/N: only every Nth mutant from the Kth (one per core)"
+    )
     arguments = parser.parse_args()
     mutants = [
         mutant
@@ -407,6 +412,8 @@ def main() -> int:
         for mutant in mutants_of(module)
         if arguments.match in mutant.description
     ]
+    index, _, count = arguments.shard.partition("/")
+    mutants = mutants[int(index) :: int(count)]  # one of several processes run side by side
     for mutant in mutants:
         compile(mutant.source, mutant.module, "exec")  # a mutant must still be valid Python
     if arguments.list:
