@@ -397,3 +397,37 @@ def test_sentry_values_with_ascii_escapes_travel_exactly_as_they_came() -> None:
     # Non-ASCII escapes are checked and re-encoded canonically: there is no fast path for them.
     assert formats.parse_baggage("sentry-release=%c3%a9").sentry_encoded == {"release": "%C3%A9"}
     assert formats.parse_baggage("sentry-release=%80").sentry_encoded == {}
+
+
+# The escapes of what str.strip() removes (0x09-0x0D, 0x1C-0x20), and their neighbours. In lower
+# case, so that a value sent to the slow path would come back spelt in upper case.
+STRIPPED = ["%09", "%0a", "%0d", "%1c", "%1f", "%20"]
+KEPT = ["%08", "%0e", "%0f", "%1b", "%21"]
+
+
+@pytest.mark.parametrize("escape", STRIPPED)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_escaped_whitespace_at_either_end_of_a_sentry_value_is_stripped(
+    escape: str, where: str
+) -> None:
+    value = f"{escape}x" if where == "start" else f"x{escape}"
+    assert formats.parse_baggage(f"sentry-release={value}").sentry_encoded == {"release": "x"}
+
+
+@pytest.mark.parametrize("escape", KEPT)
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_other_escaped_characters_at_either_end_travel_exactly_as_they_came(
+    escape: str, where: str
+) -> None:
+    value = f"{escape}x" if where == "start" else f"x{escape}"
+    assert formats.parse_baggage(f"sentry-release={value}").sentry_encoded == {"release": value}
+
+
+@pytest.mark.parametrize("count, kept", [(31, True), (32, True), (33, False)])
+def test_tracestate_of_up_to_32_members_travels_and_a_longer_one_is_dropped(
+    count: int, kept: bool
+) -> None:
+    tracestate = ",".join(f"k{i}=v" for i in range(count))
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.trace_id == INCOMING_TRACE
+    assert context.tracestate == (tracestate if kept else None)
