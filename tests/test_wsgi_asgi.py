@@ -947,3 +947,23 @@ def test_starlette_stale_tags_warning_names_the_endpoint_with_its_module(
         "the endpoint tests.test_wsgi_asgi.module_named_fragment_page rendered the trace tags "
         "of another trace" in caplog.text
     )
+
+
+def test_flask_w3c_only_trace_goes_out_with_its_tracestate() -> None:
+    """An incoming traceparent and tracestate (no Sentry headers) through a WSGI environ: the
+    app's outgoing calls continue the trace and carry the tracestate on."""
+    metatrace.configure(w3c=True)
+    app = Flask(__name__)
+    app.wsgi_app = metatrace.wsgi.TraceMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+
+    @app.get("/call")
+    def call() -> dict[str, str]:
+        return metatrace.propagation_headers()
+
+    traceparent = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
+    headers = {"traceparent": traceparent, "tracestate": "vendor=opaque,other=1"}
+    outgoing = app.test_client().get("/call", headers=headers).json
+    assert outgoing is not None
+    assert outgoing["traceparent"].split("-")[1] == INCOMING_TRACE
+    assert outgoing["traceparent"] != traceparent  # a span of its own
+    assert outgoing["tracestate"] == "vendor=opaque,other=1"
