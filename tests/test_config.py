@@ -8,6 +8,7 @@ import pytest
 
 import metatrace
 from metatrace.config import SettingError, get_config
+from tests.conftest import run_python
 
 
 def test_defaults_come_from_sentrys_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,3 +108,53 @@ def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingError) as raised:
         metatrace.configure(**kwargs)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"environment": 5}, "metatrace: environment must be a string or None, not int"),
+        (
+            {"environment": "\udc80"},
+            "metatrace: environment '\\udc80' is not valid text (it cannot be encoded as UTF-8)",
+        ),
+        (
+            {"org_id": 123},
+            "metatrace: org_id 123 must be a string of digits, like the 123 of o123.ingest.sentry.io",  # noqa: E501
+        ),
+        (
+            {"org_id": "\u0661\u0662"},  # digits, but not ASCII ones
+            "metatrace: org_id '\u0661\u0662' must be a string of digits, like the 123 of o123.ingest.sentry.io",  # noqa: E501
+        ),
+        ({"strip_cacheable": "no"}, "metatrace: strip_cacheable must be True or False, not 'no'"),
+        ({"server_timing": 0}, "metatrace: server_timing must be True or False, not 0"),
+        ({"inject": "on"}, "metatrace: inject must be True or False, not 'on'"),
+    ],
+)
+def test_each_setting_is_named_in_its_error(kwargs: dict[str, Any], message: str) -> None:
+    before = get_config()
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(**kwargs)
+    assert str(raised.value) == message
+    assert raised.value.name == next(iter(kwargs))
+    assert get_config() is before
+
+
+def test_the_first_get_config_reads_sentrys_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a fresh interpreter, nothing configured yet: get_config() configures from the
+    environment, once."""
+    monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.sentry.io/77")
+    monkeypatch.setenv("SENTRY_RELEASE", "shop@4.0")
+    code = (
+        "from metatrace.config import get_config\n"
+        "config = get_config()\n"
+        "assert get_config() is config\n"
+        "print(config.public_key, config.org_id, config.release, config.environment)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["abc123", "9", "shop@4.0", "production"]
+    configured = metatrace.configure()  # in this process: the last configure() is kept
+    assert get_config() is configured

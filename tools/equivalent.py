@@ -83,8 +83,10 @@ EQUIVALENT: dict[str, str] = {
         f"metatrace.carriers.x__texts__mutmut_{n}": (
             "fast path: _text returns a str as it is and None for None, as the shortcut does"
         )
-        for n in (1, 3, 5, 8)
+        for n in (1, 3, 5, 8, 10, 12, 15, 17, 19, 22, 24, 26)
     },
+    # config.py
+    "metatrace.config.x__is_utf8__mutmut_3": _CODEC,
     # wsgi.py
     "metatrace.wsgi.xǁ_Responseǁ__init____mutmut_4": (
         "default: held is set by start_response, which PEP 3333 requires before the body's "
