@@ -158,3 +158,53 @@ def test_the_first_get_config_reads_sentrys_environment_variables(
     assert result.stdout.split() == ["abc123", "9", "shop@4.0", "production"]
     configured = metatrace.configure()  # in this process: the last configure() is kept
     assert get_config() is configured
+
+
+@pytest.mark.parametrize(
+    "dsn, public_key, org_id",
+    [
+        ("https://09azAZ@o1.ingest.sentry.io/1", "09azAZ", "1"),  # each end of each range
+        ("https://key1:@sentry.io/5", "key1", None),  # an empty secret
+        ("https://key1@sentry.io//5", "key1", None),  # an empty path segment
+        ("https://key1@o.example.com/5", "key1", None),  # an "o" host without an org number
+        ("https://key1@o42.example.com/5", "key1", "42"),
+    ],
+)
+def test_dsns_that_sentrys_sdk_reads_too(dsn: str, public_key: str, org_id: str | None) -> None:
+    from sentry_sdk.utils import Dsn as SdkDsn  # the reference: sentry-sdk's own parser
+
+    assert SdkDsn(dsn).public_key == public_key
+    config = metatrace.configure(dsn=dsn)
+    assert (config.public_key, config.org_id) == (public_key, org_id)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "https://@sentry.io/1",  # no public key
+        "https://key:a/b@sentry.io/1",  # a "/" in the secret
+        "https://key:x@y@sentry.io/1",  # an "@" in the secret
+        "https://key@x@sentry.io/1",  # an "@" in the host
+        "https://key@/x/1",  # no host
+        "https://key@/1",
+        "https://key@sentry.io/a?b/1",  # a query or a fragment before the project id
+        "https://key@sentry.io/a#b/1",
+        "https://key@sentry.io/",  # no project id
+    ],
+)
+def test_malformed_dsns_fail_by_name(dsn: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(dsn=dsn)
+    assert raised.value.name == "dsn"
+
+
+def test_public_key_ranges_and_emptiness() -> None:
+    assert metatrace.configure(public_key="09azAZ").public_key == "09azAZ"
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(public_key="")
+    assert raised.value.name == "public_key"
+
+
+@pytest.mark.parametrize("source", ["auto", "metatrace", "sentry_sdk", "opentelemetry"])
+def test_every_source_is_accepted(source: str) -> None:
+    assert metatrace.configure(source=source).source == source
