@@ -129,6 +129,11 @@ def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:
         ({"strip_cacheable": "no"}, "metatrace: strip_cacheable must be True or False, not 'no'"),
         ({"server_timing": 0}, "metatrace: server_timing must be True or False, not 0"),
         ({"inject": "on"}, "metatrace: inject must be True or False, not 'on'"),
+        (
+            {"source": "datadog"},
+            "metatrace: source 'datadog' is not one of 'auto', 'metatrace', 'sentry_sdk', "
+            "'opentelemetry'",
+        ),
     ],
 )
 def test_each_setting_is_named_in_its_error(kwargs: dict[str, Any], message: str) -> None:
