@@ -571,7 +571,12 @@ def test_wsgi_page_with_nothing_to_change_keeps_its_headers() -> None:
     assert sent == [headers]
 
 
-async def _asgi_run(messages: list[dict[str, Any]], path: str = "/stale") -> list[Any]:
+async def _asgi_run(
+    messages: list[dict[str, Any]], path: str = "/stale", **changes: Any
+) -> list[Any]:
+    """The messages the server gets when the app sends `messages`, for a GET of `path` that
+    carries HEADERS (`changes`: other scope keys)."""
+
     async def app(scope: object, receive: object, send: Any) -> None:
         for message in messages:
             await send(message)
@@ -590,6 +595,7 @@ async def _asgi_run(messages: list[dict[str, Any]], path: str = "/stale") -> lis
         "path": path,
         "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
     }
+    scope.update(changes)
     await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
     return sent
 
@@ -782,31 +788,6 @@ def test_wsgi_page_is_held_until_its_head_is_in_and_no_longer(
     assert dict(calls[0][1])["Content-Length"] == str(len(page))
 
 
-async def _asgi_send(messages: list[dict[str, Any]], **scope: Any) -> list[Any]:
-    """The messages the server gets when the app sends `messages` (scope: changes to a GET
-    of /stale that carries HEADERS)."""
-    sent: list[Any] = []
-
-    async def app(scope: object, receive: object, send: Any) -> None:
-        for message in messages:
-            await send(message)
-
-    async def send(message: object) -> None:
-        sent.append(message)
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request"}
-
-    base = {
-        "type": "http",
-        "method": "GET",
-        "path": "/stale",
-        "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
-    }
-    await metatrace.asgi.TraceMiddleware(app)({**base, **scope}, receive, send)  # type: ignore[arg-type]
-    return sent
-
-
 def _html_start(length: int) -> dict[str, Any]:
     return {
         "type": "http.response.start",
@@ -820,12 +801,12 @@ async def test_asgi_head_response_keeps_the_apps_body_and_length() -> None:
     metatrace.configure(inject=True, public_key="abc")
     page = NO_TAGS.encode()
     body = {"type": "http.response.body", "body": page, "more_body": False}
-    sent = await _asgi_send([_html_start(len(page)), body], method="HEAD")
+    sent = await _asgi_run([_html_start(len(page)), body], method="HEAD")
     headers = dict(sent[0]["headers"])
     assert headers[b"content-length"] == str(len(page)).encode()
     assert _entries(headers[b"server-timing"].decode())["sentry-trace"].startswith(INCOMING_TRACE)
     assert sent[1] is body
-    sent = await _asgi_send([_html_start(len(page)), body])  # the same page, for GET
+    sent = await _asgi_run([_html_start(len(page)), body])  # the same page, for GET
     _continued(sent[1]["body"].decode())
 
 
@@ -834,7 +815,7 @@ async def test_asgi_head_response_keeps_the_apps_body_and_length() -> None:
 async def test_asgi_html_responses_that_are_no_page_pass_untouched(status: int) -> None:
     start = {**_html_start(0), "status": status}
     end = {"type": "http.response.body", "body": b"", "more_body": False}
-    sent = await _asgi_send([start, end])
+    sent = await _asgi_run([start, end])
     assert sent == [start, end]
     assert sent[0] is start
 
@@ -847,7 +828,7 @@ async def test_asgi_start_without_headers_or_status_passes_as_it_is() -> None:
     no_status = {"type": "http.response.start", "headers": [(b"content-type", b"text/plain")]}
     end = {"type": "http.response.body", "body": b"ok", "more_body": False}
     for start in (no_headers, no_status):
-        sent = await _asgi_send([start, end])
+        sent = await _asgi_run([start, end])
         assert sent == [start, end]
 
 
@@ -889,7 +870,7 @@ async def test_asgi_page_is_held_until_its_head_is_in_and_no_longer(
         {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
     ]
     end = {"type": "http.response.body", "body": b"", "more_body": False}
-    out = await _asgi_send([_html_start(len(page)), *messages, end])
+    out = await _asgi_run([_html_start(len(page)), *messages, end])
     assert [len(message["body"]) for message in out[1:-1]] == sent
     assert all(message["more_body"] is True for message in out[1:-1])
     assert out[-1] is end
@@ -904,7 +885,7 @@ async def test_asgi_held_page_ended_by_a_bare_body_message() -> None:
     messages = [
         {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
     ]
-    sent = await _asgi_send([_html_start(len(page)), *messages, {"type": "http.response.body"}])
+    sent = await _asgi_run([_html_start(len(page)), *messages, {"type": "http.response.body"}])
     assert sent[1:] == [{"type": "http.response.body", "body": page, "more_body": False}]
 
 
@@ -918,7 +899,7 @@ async def test_asgi_held_chunks_go_joined_before_an_extension_message_and_the_re
     ]
     other = {"type": "http.response.zerocopysend", "file": 3, "more_body": True}
     end = {"type": "http.response.body", "body": b"", "more_body": False}
-    sent = await _asgi_send([START, *chunks, other, end])
+    sent = await _asgi_run([START, *chunks, other, end])
     assert sent[1:] == [
         {"type": "http.response.body", "body": b"<html><head><title>", "more_body": True},
         other,
