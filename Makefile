@@ -57,17 +57,24 @@ coverage: install frontend
 # Mutation testing of the core and the response side (docs/testing.md): mutmut 3 for the code
 # in functions, tools/mutants.py for the module-level limits and regexes. Over an hour on
 # 2 cores for all modules; `make mutate MUTATE_MODULES=metatrace/caching.py` for one.
+# The results are saved in MUTATE_SAVE (results.txt, module-level.json); the summary covers
+# that set and the saved sets of earlier runs named in MUTATE_ALSO (the last one wins).
 MUTATE_MODULES ?= metatrace/formats.py metatrace/context.py metatrace/carriers.py \
 	metatrace/caching.py metatrace/responses.py metatrace/config.py metatrace/middleware.py \
 	metatrace/wsgi.py metatrace/asgi.py
 MUTATE_JOBS ?= 2
+MUTATE_SAVE ?= mutants/saved
+MUTATE_ALSO ?=
 mutate: install
 	$(BIN)/python -m pip install --quiet -e '.[mutate]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children $(MUTATE_JOBS) \
 		$(foreach module,$(MUTATE_MODULES),'$(subst /,.,$(basename $(module))).*')
-	$(BIN)/python tools/mutants.py --json mutants/module-level.json $(MUTATE_MODULES) || true
-	$(BIN)/python tools/mutation_report.py docs/testing.md
+	mkdir -p $(MUTATE_SAVE)
+	$(BIN)/mutmut results --all true > $(MUTATE_SAVE)/results.txt
+	$(BIN)/python tools/mutants.py --json $(MUTATE_SAVE)/module-level.json $(MUTATE_MODULES) || true
+	$(BIN)/python tools/mutation_report.py \
+		$(foreach set,$(MUTATE_ALSO) $(MUTATE_SAVE),--from $(set)) docs/testing.md
 
 bench: install
 	$(BIN)/python -m bench

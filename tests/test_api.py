@@ -112,6 +112,24 @@ def test_non_text_header_values_are_ignored() -> None:
     assert not context.continued
 
 
+@pytest.mark.parametrize(
+    "traceparent, tracestate",
+    [
+        (TRACEPARENT.encode(), b"vendor=1,other=2"),  # bytes, as Celery and ASGI carry them
+        ([TRACEPARENT], [b"vendor=1", "other=2"]),  # repeated headers, as a list
+        ((TRACEPARENT.encode(),), ("vendor=1", b"other=2")),
+    ],
+)
+def test_traceparent_and_tracestate_in_bytes_or_repeated_are_continued(
+    traceparent: Any, tracestate: Any
+) -> None:
+    metatrace.configure(w3c=True)
+    context = metatrace.continue_trace({"traceparent": traceparent, "tracestate": tracestate})
+    assert context.trace_id == "a" * 32
+    assert context.tracestate == "vendor=1,other=2"
+    assert context.headers()["tracestate"] == "vendor=1,other=2"
+
+
 def test_valid_sentry_trace_wins_over_traceparent() -> None:
     context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE, "traceparent": TRACEPARENT})
     assert context.trace_id == INCOMING_TRACE

@@ -8,6 +8,7 @@ import pytest
 
 import metatrace
 from metatrace.config import SettingError, get_config
+from tests.conftest import run_python
 
 
 def test_defaults_come_from_sentrys_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,3 +108,108 @@ def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingError) as raised:
         metatrace.configure(**kwargs)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"environment": 5}, "metatrace: environment must be a string or None, not int"),
+        (
+            {"environment": "\udc80"},
+            "metatrace: environment '\\udc80' is not valid text (it cannot be encoded as UTF-8)",
+        ),
+        (
+            {"org_id": 123},
+            "metatrace: org_id 123 must be a string of digits, like the 123 of o123.ingest.sentry.io",  # noqa: E501
+        ),
+        (
+            {"org_id": "\u0661\u0662"},  # digits, but not ASCII ones
+            "metatrace: org_id '\u0661\u0662' must be a string of digits, like the 123 of o123.ingest.sentry.io",  # noqa: E501
+        ),
+        ({"strip_cacheable": "no"}, "metatrace: strip_cacheable must be True or False, not 'no'"),
+        ({"server_timing": 0}, "metatrace: server_timing must be True or False, not 0"),
+        ({"inject": "on"}, "metatrace: inject must be True or False, not 'on'"),
+        (
+            {"source": "datadog"},
+            "metatrace: source 'datadog' is not one of 'auto', 'metatrace', 'sentry_sdk', "
+            "'opentelemetry'",
+        ),
+    ],
+)
+def test_each_setting_is_named_in_its_error(kwargs: dict[str, Any], message: str) -> None:
+    before = get_config()
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(**kwargs)
+    assert str(raised.value) == message
+    assert raised.value.name == next(iter(kwargs))
+    assert get_config() is before
+
+
+def test_the_first_get_config_reads_sentrys_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a fresh interpreter, nothing configured yet: get_config() configures from the
+    environment, once."""
+    monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.sentry.io/77")
+    monkeypatch.setenv("SENTRY_RELEASE", "shop@4.0")
+    code = (
+        "from metatrace.config import get_config\n"
+        "config = get_config()\n"
+        "assert get_config() is config\n"
+        "print(config.public_key, config.org_id, config.release, config.environment)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["abc123", "9", "shop@4.0", "production"]
+    configured = metatrace.configure()  # in this process: the last configure() is kept
+    assert get_config() is configured
+
+
+@pytest.mark.parametrize(
+    "dsn, public_key, org_id",
+    [
+        ("https://09azAZ@o1.ingest.sentry.io/1", "09azAZ", "1"),  # each end of each range
+        ("https://key1:@sentry.io/5", "key1", None),  # an empty secret
+        ("https://key1@sentry.io//5", "key1", None),  # an empty path segment
+        ("https://key1@o.example.com/5", "key1", None),  # an "o" host without an org number
+        ("https://key1@o42.example.com/5", "key1", "42"),
+    ],
+)
+def test_dsns_that_sentrys_sdk_reads_too(dsn: str, public_key: str, org_id: str | None) -> None:
+    from sentry_sdk.utils import Dsn as SdkDsn  # the reference: sentry-sdk's own parser
+
+    assert SdkDsn(dsn).public_key == public_key
+    config = metatrace.configure(dsn=dsn)
+    assert (config.public_key, config.org_id) == (public_key, org_id)
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "https://@sentry.io/1",  # no public key
+        "https://key:a/b@sentry.io/1",  # a "/" in the secret
+        "https://key:x@y@sentry.io/1",  # an "@" in the secret
+        "https://key@x@sentry.io/1",  # an "@" in the host
+        "https://key@/x/1",  # no host
+        "https://key@/1",
+        "https://key@sentry.io/a?b/1",  # a query or a fragment before the project id
+        "https://key@sentry.io/a#b/1",
+        "https://key@sentry.io/",  # no project id
+    ],
+)
+def test_malformed_dsns_fail_by_name(dsn: str) -> None:
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(dsn=dsn)
+    assert raised.value.name == "dsn"
+
+
+def test_public_key_ranges_and_emptiness() -> None:
+    assert metatrace.configure(public_key="09azAZ").public_key == "09azAZ"
+    with pytest.raises(SettingError) as raised:
+        metatrace.configure(public_key="")
+    assert raised.value.name == "public_key"
+
+
+@pytest.mark.parametrize("source", ["auto", "metatrace", "sentry_sdk", "opentelemetry"])
+def test_every_source_is_accepted(source: str) -> None:
+    assert metatrace.configure(source=source).source == source

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -28,6 +29,7 @@ import metatrace
 import metatrace.asgi
 import metatrace.wsgi
 from metatrace.jinja import TraceMetaExtension
+from metatrace.responses import HEAD_LIMIT
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,
@@ -569,7 +571,12 @@ def test_wsgi_page_with_nothing_to_change_keeps_its_headers() -> None:
     assert sent == [headers]
 
 
-async def _asgi_run(messages: list[dict[str, Any]], path: str = "/stale") -> list[Any]:
+async def _asgi_run(
+    messages: list[dict[str, Any]], path: str = "/stale", **changes: Any
+) -> list[Any]:
+    """The messages the server gets when the app sends `messages`, for a GET of `path` that
+    carries HEADERS (`changes`: other scope keys)."""
+
     async def app(scope: object, receive: object, send: Any) -> None:
         for message in messages:
             await send(message)
@@ -588,6 +595,7 @@ async def _asgi_run(messages: list[dict[str, Any]], path: str = "/stale") -> lis
         "path": path,
         "headers": [(name.encode(), value.encode()) for name, value in HEADERS.items()],
     }
+    scope.update(changes)
     await metatrace.asgi.TraceMiddleware(app)(scope, receive, send)  # type: ignore[arg-type]
     return sent
 
@@ -640,3 +648,303 @@ async def test_asgi_stale_tags_warning_names_the_path_without_an_endpoint(
     _continued(html)
     assert OTHER not in html
     assert "the page '/raw-asgi-stale' rendered the trace tags of another trace" in caplog.text
+
+
+# The adapters' edges: HEAD, statuses, exc_info, where the held head ends -----------------------
+
+Calls = list[tuple[str, list[tuple[str, str]], Any]]
+
+
+def _wsgi_run(app: Any, **environ: str) -> tuple[Calls, list[bytes]]:
+    """What the server gets from the middleware around `app`: start_response's calls, and
+    the body's chunks as they come."""
+    calls: Calls = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        calls.append((status, headers, exc_info))
+        return lambda data: None
+
+    middleware = metatrace.wsgi.TraceMiddleware(app)
+    body = middleware({**ENVIRON, **environ}, start_response)
+    chunks = list(body)
+    body.close()  # type: ignore[attr-defined]
+    return calls, chunks
+
+
+def test_wsgi_head_response_keeps_the_apps_body_and_length() -> None:
+    """An app may send GET's body for HEAD (the server drops it): it is not held back, and
+    Content-Length stays GET's; the trace still goes into Server-Timing."""
+    metatrace.configure(inject=True, public_key="abc")
+    page = NO_TAGS.encode()
+    headers = [("Content-Type", "text/html"), ("Content-Length", str(len(page)))]
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", headers)
+        return [page]
+
+    calls, chunks = _wsgi_run(app, REQUEST_METHOD="HEAD")
+    assert chunks == [page]
+    sent = dict(calls[0][1])
+    assert sent["Content-Length"] == str(len(page))
+    assert _entries(sent["Server-Timing"])["sentry-trace"].startswith(INCOMING_TRACE)
+    calls, chunks = _wsgi_run(app, REQUEST_METHOD="GET")  # the same page, for GET
+    _continued(b"".join(chunks).decode())
+    assert dict(calls[0][1])["Content-Length"] == str(len(b"".join(chunks)))
+
+
+def _exc_info() -> Any:
+    try:
+        raise RuntimeError("the view failed")
+    except RuntimeError:
+        return sys.exc_info()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [("Content-Type", "text/plain")],  # no page: passed straight on
+        [("Content-Type", "text/html")],  # a page of unknown length: its headers only
+        [("Content-Type", "text/html"), ("Content-Length", "5")],  # held for its head
+    ],
+)
+def test_wsgi_status_and_exc_info_reach_the_server_as_the_app_gave_them(
+    headers: list[tuple[str, str]],
+) -> None:
+    exc_info = _exc_info()
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("500 Internal Server Error", headers, exc_info)
+        return [b"error"]
+
+    calls, chunks = _wsgi_run(app)
+    assert [(status, info) for status, _, info in calls] == [
+        ("500 Internal Server Error", exc_info)
+    ]
+    assert dict(calls[0][1])["Content-Type"] == headers[0][1]
+    assert chunks == [b"error"]
+
+
+@pytest.mark.parametrize(
+    "status", ["304 Not Modified", "302 Found", "204 No Content", "103 Early Hints"]
+)
+def test_wsgi_html_responses_that_are_no_page_pass_untouched(status: str) -> None:
+    headers = [("Content-Type", "text/html"), ("Content-Length", "0")]
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response(status, headers)
+        return []
+
+    assert _wsgi_run(app) == ([(status, headers, None)], [])
+
+
+def test_wsgi_status_without_a_code_is_read_as_a_page() -> None:
+    """A malformed status (no three digits) never raises in the middleware: the page gets
+    its headers, and the server judges the status."""
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("OK", [("Content-Type", "text/html")])
+        return [b"<p>ok</p>"]
+
+    calls, chunks = _wsgi_run(app)
+    assert calls[0][0] == "OK"
+    assert _entries(dict(calls[0][1])["Server-Timing"])["sentry-trace"].startswith(INCOMING_TRACE)
+    assert chunks == [b"<p>ok</p>"]
+
+
+L = HEAD_LIMIT
+
+
+@pytest.mark.parametrize(
+    "written, chunks, sent",
+    [
+        ([], [L - 1, 1, 5], [L, 5]),  # the limit reached exactly: not a chunk more
+        ([], [L - 1, 2, 5], [L + 1, 5]),
+        ([], [L, 5, 5], [L, 5, 5]),  # the first chunk holds the whole head
+        ([], [5000, 5000, 5000, 7], [10000, 5000, 7]),
+        ([L // 2, L // 2], [5, 5], [L + 5, 5]),  # written with write() counts too
+        ([3, 4], [5], [12]),  # a short page, written and returned
+        ([], [], [0]),  # an empty page
+    ],
+)
+def test_wsgi_page_is_held_until_its_head_is_in_and_no_longer(
+    written: list[int], chunks: list[int], sent: list[int]
+) -> None:
+    """The app's bytes reach the server unchanged and in order; only the first HEAD_LIMIT
+    bytes (or the whole page, if shorter) wait, gathered into one chunk."""
+    pieces = [bytes([ord("a") + n % 26]) * size for n, size in enumerate(written + chunks)]
+    page = b"".join(pieces)
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        write = start_response(
+            "200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(page)))]
+        )
+        for piece in pieces[: len(written)]:
+            write(piece)
+        return pieces[len(written) :]
+
+    calls, out = _wsgi_run(app)
+    assert [len(chunk) for chunk in out] == sent
+    assert b"".join(out) == page
+    assert dict(calls[0][1])["Content-Length"] == str(len(page))
+
+
+def _html_start(length: int) -> dict[str, Any]:
+    return {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"text/html"), (b"content-length", b"%d" % length)],
+    }
+
+
+@pytest.mark.asyncio
+async def test_asgi_head_response_keeps_the_apps_body_and_length() -> None:
+    metatrace.configure(inject=True, public_key="abc")
+    page = NO_TAGS.encode()
+    body = {"type": "http.response.body", "body": page, "more_body": False}
+    sent = await _asgi_run([_html_start(len(page)), body], method="HEAD")
+    headers = dict(sent[0]["headers"])
+    assert headers[b"content-length"] == str(len(page)).encode()
+    assert _entries(headers[b"server-timing"].decode())["sentry-trace"].startswith(INCOMING_TRACE)
+    assert sent[1] is body
+    sent = await _asgi_run([_html_start(len(page)), body])  # the same page, for GET
+    _continued(sent[1]["body"].decode())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [304, 302, 204, 103])
+async def test_asgi_html_responses_that_are_no_page_pass_untouched(status: int) -> None:
+    start = {**_html_start(0), "status": status}
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    sent = await _asgi_run([start, end])
+    assert sent == [start, end]
+    assert sent[0] is start
+
+
+@pytest.mark.asyncio
+async def test_asgi_start_without_headers_or_status_passes_as_it_is() -> None:
+    """ASGI lets a start leave out its headers; a start without a status is the server's
+    to refuse. Neither raises in the middleware."""
+    no_headers = {"type": "http.response.start", "status": 200}
+    no_status = {"type": "http.response.start", "headers": [(b"content-type", b"text/plain")]}
+    end = {"type": "http.response.body", "body": b"ok", "more_body": False}
+    for start in (no_headers, no_status):
+        sent = await _asgi_run([start, end])
+        assert sent == [start, end]
+
+
+@pytest.mark.asyncio
+async def test_asgi_scope_without_headers_starts_a_fresh_trace() -> None:
+    seen: list[metatrace.TraceContext | None] = []
+
+    async def app(scope: Any, receive: object, send: object) -> None:
+        seen.append(metatrace.get_active())
+        assert scope["metatrace"] is seen[0]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    async def send(message: object) -> None:
+        pass
+
+    await metatrace.asgi.TraceMiddleware(app)({"type": "http"}, receive, send)  # type: ignore[arg-type]
+    assert seen[0] is not None and len(seen[0].trace_id) == 32
+    assert seen[0].trace_id != INCOMING_TRACE
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "chunks, sent",
+    [
+        ([L - 1, 1, 5], [L, 5]),  # the limit reached exactly: not a chunk more
+        ([L - 1, 2, 5], [L + 1, 5]),
+        ([L, 5, 5], [L, 5, 5]),  # the first chunk holds the whole head
+        ([5000, 5000, 5000, 7], [10000, 5000, 7]),
+    ],
+)
+async def test_asgi_page_is_held_until_its_head_is_in_and_no_longer(
+    chunks: list[int], sent: list[int]
+) -> None:
+    pieces = [bytes([ord("a") + n]) * size for n, size in enumerate(chunks)]
+    page = b"".join(pieces)
+    messages = [
+        {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
+    ]
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    out = await _asgi_run([_html_start(len(page)), *messages, end])
+    assert [len(message["body"]) for message in out[1:-1]] == sent
+    assert all(message["more_body"] is True for message in out[1:-1])
+    assert out[-1] is end
+    assert b"".join(message["body"] for message in out[1:]) == page
+
+
+@pytest.mark.asyncio
+async def test_asgi_held_page_ended_by_a_bare_body_message() -> None:
+    """`body` and `more_body` may be left out of a body message (b"" and False)."""
+    pieces = [b"<html><head>", b"<title>t</title></head><body>page</body></html>"]
+    page = b"".join(pieces)
+    messages = [
+        {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
+    ]
+    sent = await _asgi_run([_html_start(len(page)), *messages, {"type": "http.response.body"}])
+    assert sent[1:] == [{"type": "http.response.body", "body": page, "more_body": False}]
+
+
+@pytest.mark.asyncio
+async def test_asgi_held_chunks_go_joined_before_an_extension_message_and_the_rest_follows() -> (
+    None
+):
+    chunks = [
+        {"type": "http.response.body", "body": b"<html><head>", "more_body": True},
+        {"type": "http.response.body", "body": b"<title>", "more_body": True},
+    ]
+    other = {"type": "http.response.zerocopysend", "file": 3, "more_body": True}
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    sent = await _asgi_run([START, *chunks, other, end])
+    assert sent[1:] == [
+        {"type": "http.response.body", "body": b"<html><head><title>", "more_body": True},
+        other,
+        end,
+    ]
+
+
+async def module_named_fragment_page(request: Request) -> HTMLResponse:
+    """A page of its own, so that the warning (once per page) is this test's."""
+    return await fragment_page(request)
+
+
+def test_starlette_stale_tags_warning_names_the_endpoint_with_its_module(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    metatrace.configure(public_key="abc")
+    app = Starlette(
+        routes=[Route("/fragment", module_named_fragment_page)],
+        middleware=[Middleware(metatrace.asgi.TraceMiddleware)],
+    )
+    app.state.fragments = {}
+    with TestClient(app) as client:
+        client.get("/fragment")
+        client.get("/fragment", headers=HEADERS)
+    assert (
+        "the endpoint tests.test_wsgi_asgi.module_named_fragment_page rendered the trace tags "
+        "of another trace" in caplog.text
+    )
+
+
+def test_flask_w3c_only_trace_goes_out_with_its_tracestate() -> None:
+    """An incoming traceparent and tracestate (no Sentry headers) through a WSGI environ: the
+    app's outgoing calls continue the trace and carry the tracestate on."""
+    metatrace.configure(w3c=True)
+    app = Flask(__name__)
+    app.wsgi_app = metatrace.wsgi.TraceMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+
+    @app.get("/call")
+    def call() -> dict[str, str]:
+        return metatrace.propagation_headers()
+
+    traceparent = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
+    headers = {"traceparent": traceparent, "tracestate": "vendor=opaque,other=1"}
+    outgoing = app.test_client().get("/call", headers=headers).json
+    assert outgoing is not None
+    assert outgoing["traceparent"].split("-")[1] == INCOMING_TRACE
+    assert outgoing["traceparent"] != traceparent  # a span of its own
+    assert outgoing["tracestate"] == "vendor=opaque,other=1"

@@ -25,6 +25,10 @@ _PLAIN = (
 )
 
 _CODEC = "codec name: Python looks codecs up case-insensitively"
+_NO_CODE = (
+    "default: a response without a status code (a malformed WSGI status, an ASGI start "
+    "without one) is a page either way, as 200 or as 201"
+)
 _STALE_LOG = (
     "log text: the stale-tags warning's wording; its logger, level, page and the words "
     "'fragment cache' are tested"
@@ -104,6 +108,40 @@ EQUIVALENT: dict[str, str] = {
     "metatrace.formats.x_parse_tracestate__mutmut_12": (
         "redundant guard: a member with a second '=' fails the member grammar whatever its key"
     ),
+    **{
+        f"metatrace.carriers.x__texts__mutmut_{n}": (
+            "fast path: _text returns a str as it is and None for None, as the shortcut does"
+        )
+        for n in (1, 3, 5, 8, 10, 12, 15, 17, 19, 22, 24, 26)
+    },
+    # config.py
+    "metatrace.config.x__is_utf8__mutmut_3": _CODEC,
+    # wsgi.py
+    "metatrace.wsgi.xǁ_Responseǁ__init____mutmut_4": (
+        "default: held is set by start_response, which PEP 3333 requires before the body's "
+        "first chunk or its end; only an app that never calls it reads the default"
+    ),
+    "metatrace.wsgi.xǁ_Responseǁstart_response__mutmut_5": (
+        "redundant guard: a PEP 3333 status is three digits and a space, and int() ignores "
+        "the space"
+    ),
+    "metatrace.wsgi.xǁ_Responseǁstart_response__mutmut_7": _NO_CODE,
+    "metatrace.wsgi.xǁ_Bodyǁ__iter____mutmut_18": (
+        "default: the size is read only when a chunk came, and then gathered holds it"
+    ),
+    # asgi.py
+    "metatrace.asgi.xǁ_PageSenderǁsend__mutmut_11": _CODEC,
+    "metatrace.asgi.xǁ_PageSenderǁsend__mutmut_15": _CODEC,
+    "metatrace.asgi.x__with_headers__mutmut_7": _CODEC,
+    "metatrace.asgi.x__with_headers__mutmut_10": _CODEC,
+    "metatrace.asgi.xǁ_PageSenderǁsend__mutmut_36": _NO_CODE,
+    **{
+        f"metatrace.asgi.x__location__mutmut_{n}": (
+            "default: read only for an endpoint with a __qualname__ and no __module__, which "
+            "no function, class or method is"
+        )
+        for n in (16, 19, 22)
+    },
     # caching.py
     "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
         "default: a missing Cache-Control becomes one unknown directive, which is ignored"

@@ -36,6 +36,7 @@ import time
 import tokenize
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -440,6 +441,8 @@ def main() -> int:
         arguments.json.write_text(
             json.dumps(
                 {
+                    "modules": arguments.modules,
+                    "finished": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
                     "counts": counts,
                     "mutants": [
                         {k: v for k, v in asdict(m).items() if k != "source"} for m in mutants

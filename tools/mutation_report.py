@@ -1,23 +1,26 @@
 """Write the mutation-testing summary into docs/testing.md (run by `make mutate`).
 
-It reads mutmut's results (`mutmut results --all true`, in the project directory) and the
-module-level results that tools/mutants.py wrote (mutants/module-level.json), sorts the
-survivors into accepted equivalents (tools/equivalent.py) and real survivors, and replaces
-the part of docs/testing.md between the two `mutation-summary` markers.
+It reads saved result sets: directories that each hold `results.txt` (the output of
+`mutmut results --all true`) and `module-level.json` (what tools/mutants.py --json wrote),
+as `make mutate` saves them. Several sets, from runs over different modules, make one
+summary; for a mutant checked in more than one set, the last set named wins. Survivors are
+sorted into accepted equivalents (tools/equivalent.py) and real survivors, and the part of
+docs/testing.md between the two `mutation-summary` markers is replaced.
 
-    python tools/mutation_report.py docs/testing.md
+    python tools/mutation_report.py --from mutants/saved docs/testing.md
+    python tools/mutation_report.py --from tools/mutation-results/edges --from mutants/saved
 
 Exits 1 if fewer than 95% of the non-equivalent mutants of a module were killed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import subprocess
 import sys
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from equivalent import EQUIVALENT  # a sibling module: tools/ is no package
@@ -26,24 +29,43 @@ ROOT = Path(__file__).resolve().parent.parent
 START = "<!-- mutation-summary:start -->"
 END = "<!-- mutation-summary:end -->"
 GOAL = 0.95
-MODULE_LEVEL = ROOT / "mutants" / "module-level.json"
 
 
-def mutmut_results() -> dict[str, str]:
-    """mutant name -> status (killed, survived, timeout, not checked, ...)."""
-    output = subprocess.run(
-        [str(Path(sys.executable).parent / "mutmut"), "results", "--all", "true"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def mutmut_results(text: str) -> dict[str, str]:
+    """mutant name -> status (killed, survived, timeout, ...), from `mutmut results --all true`;
+    mutants that the run did not check are left out."""
     results = {}
-    for line in output.splitlines():
+    for line in text.splitlines():
         name, sep, status = line.strip().rpartition(": ")
-        if sep and name.startswith("metatrace."):
+        if sep and name.startswith("metatrace.") and status != "not checked":
             results[name] = status
     return results
+
+
+def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], list[str]]:
+    """The mutmut statuses and the module-level mutants of the saved sets, merged in order,
+    and a line on each set."""
+    statuses: dict[str, str] = {}
+    module_level: dict[str, dict[str, Any]] = {}
+    described = []
+    for folder in sets:
+        results, module_json = folder / "results.txt", folder / "module-level.json"
+        if not results.exists() and not module_json.exists():
+            sys.exit(f"{folder} holds neither results.txt nor module-level.json")
+        checked = mutmut_results(results.read_text(encoding="utf-8")) if results.exists() else {}
+        statuses.update(checked)
+        saved = json.loads(module_json.read_text(encoding="utf-8")) if module_json.exists() else {}
+        for mutant in saved.get("mutants", []):
+            module_level[f"{mutant['module']}: {mutant['description']}"] = mutant
+        modules = sorted({_module_of(name) for name in checked} | set(saved.get("modules", [])))
+        finished = saved.get("finished", "date unknown")
+        described.append(f"`{_shown(folder)}` ({', '.join(modules)}; {finished})")
+    return statuses, module_level, described
+
+
+def _shown(folder: Path) -> str:
+    folder = folder.resolve()
+    return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
 
 
 def _module_of(name: str) -> str:
@@ -52,14 +74,13 @@ def _module_of(name: str) -> str:
     return dotted.replace(".", "/") + ".py"
 
 
-def summary() -> tuple[str, bool]:
+def summary(sets: list[Path]) -> tuple[str, bool]:
+    statuses, module_level, described = load(sets)
     rows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     timeouts: dict[str, int] = defaultdict(int)  # counted as killed, shown apart
     survivors: list[str] = []
     equivalents: list[tuple[str, str]] = []
-    for name, status in sorted(mutmut_results().items()):
-        if status == "not checked":
-            continue
+    for name, status in sorted(statuses.items()):
         module = _module_of(name)
         # A timeout is a detected mutant, as mutmut itself counts it.
         kind = "killed" if status in ("killed", "timeout") else status
@@ -70,17 +91,17 @@ def summary() -> tuple[str, bool]:
         elif kind != "killed":
             survivors.append(f"{name} ({status})")
         rows[module][kind] += 1
-    if MODULE_LEVEL.exists():
-        for mutant in json.loads(MODULE_LEVEL.read_text(encoding="utf-8"))["mutants"]:
-            module, status = mutant["module"], mutant["status"]
-            label = f"{module}: {mutant['description']}"
-            rows[module + " (module level)"][status] += 1
-            if status == "equivalent":
-                equivalents.append((label, mutant["reason"]))
-            elif status == "survived":
-                survivors.append(label)
+    for label, mutant in module_level.items():
+        status = mutant["status"]
+        # An equivalent listed after the run counts too, as for mutmut's mutants.
+        if status in ("survived", "equivalent") and label in EQUIVALENT:
+            status = "equivalent"
+            equivalents.append((label, EQUIVALENT[label]))
+        elif status != "killed":
+            survivors.append(label)
+        rows[mutant["module"] + " (module level)"][status] += 1
     lines = [
-        f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, by `make mutate`.",
+        "Made by `make mutate` from these result sets: " + "; ".join(described) + ".",
         "",
         "| module | mutants | killed (of which timeouts) | equivalent | survived "
         "| killed of non-equivalent |",
@@ -105,12 +126,21 @@ def summary() -> tuple[str, bool]:
 
 
 def main() -> int:
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "testing.md"
-    text = target.read_text(encoding="utf-8")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("target", nargs="?", type=Path, default=ROOT / "docs" / "testing.md")
+    parser.add_argument(
+        "--from",
+        dest="sets",
+        type=Path,
+        action="append",
+        help="a saved result set (repeatable; the last wins); default mutants/saved",
+    )
+    arguments = parser.parse_args()
+    text = arguments.target.read_text(encoding="utf-8")
     before, _, rest = text.partition(START)
     _, _, after = rest.partition(END)
-    body, ok = summary()
-    target.write_text(f"{before}{START}\n{body}\n{END}{after}", encoding="utf-8")
+    body, ok = summary(arguments.sets or [ROOT / "mutants" / "saved"])
+    arguments.target.write_text(f"{before}{START}\n{body}\n{END}{after}", encoding="utf-8")
     print(body)
     return 0 if ok else 1
 
