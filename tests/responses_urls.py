@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import ResponseHeaders
@@ -68,6 +69,20 @@ def stale_head_other_headers(request: HttpRequest) -> HttpResponse:
     response.headers = _OrderedHeaders(dict(response.items()))
     response["Server-Timing"] = EXISTING_TIMING
     return response
+
+
+def early_stale_page(get_response: Any) -> Any:
+    """A middleware that answers before any URL is resolved (a maintenance page, say), with
+    another trace's tags in the head."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        return stale_head(request)
+
+    return middleware
+
+
+async def async_stale_head(request: HttpRequest) -> HttpResponse:
+    return stale_head(request)
 
 
 def stale_head_again(request: HttpRequest) -> HttpResponse:
@@ -148,6 +163,7 @@ response_patterns = [
     path("late-tags/", late_tags),
     path("stale-head/", stale_head),
     path("stale-head-again/", stale_head_again),
+    path("async-stale-head/", async_stale_head),
     path("stale-head-other-headers/", stale_head_other_headers),
     path("status/<int:status>/", with_status),
     path("cut-tag/", cut_tag),

@@ -386,6 +386,17 @@ def test_a_tracers_span_keeps_its_baggage_and_tracestate_exactly() -> None:
     assert span.tracestate == "a=1"
 
 
+def test_a_tracers_span_sends_its_baggage_in_its_own_order() -> None:
+    """sentry-sdk's header goes out as it made it, even where metatrace would order it
+    otherwise (sentry members first)."""
+    from metatrace.context import SpanContext
+
+    baggage = f"vendor=1,sentry-trace_id={INCOMING_TRACE},sentry-public_key=k"
+    span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True)
+    assert span.baggage == baggage
+    assert span.headers()["baggage"] == baggage
+
+
 def test_a_tracers_span_without_baggage_sends_none() -> None:
     from metatrace.context import SpanContext
 

@@ -229,6 +229,22 @@ def test_forgotten_app_fails_saying_what_to_add(
     ), result.stderr
 
 
+def test_the_middleware_names_itself_when_the_app_is_missing(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same check in this process: the app registry without "metatrace" (the test above
+    runs it in a fresh interpreter, as a site starts)."""
+    from django.http import HttpResponse
+
+    from metatrace import conf
+
+    monkeypatch.setattr(conf, "_app_found", False)  # the check is made once per process
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "metatrace"]
+    with pytest.raises(ImproperlyConfigured) as raised:
+        TraceMiddleware(lambda request: HttpResponse())
+    assert str(raised.value).startswith("TraceMiddleware needs 'metatrace' in INSTALLED_APPS")
+
+
 def test_source_is_logged_once_per_serving_process() -> None:
     # django.setup() runs in every process (manage.py commands, runserver's reloader): quiet.
     # Each serving process loads the middleware: one line, however often handlers are built.

@@ -153,3 +153,12 @@ def test_format_headers() -> None:
     # No decision yet: "may have recorded", so OpenTelemetry web records (docs/readers.md).
     assert formats.format_traceparent(TRACE, SPAN, None) == f"00-{TRACE}-{SPAN}-01"
     assert formats.format_traceparent(TRACE, SPAN, False) == f"00-{TRACE}-{SPAN}-00"
+
+
+def test_outgoing_members_are_told_apart_by_their_key_alone() -> None:
+    """Each key once, the key being what comes before the first '=' (values and properties
+    may hold more)."""
+    assert formats.join_baggage({}, ["k=1;p=1", "k=2;p=1", "j=a=b"]) == "k=1;p=1,j=a=b"
+    sentry = formats.parse_baggage("sentry-release=a=b").sentry_encoded
+    assert sentry == {"release": "a=b"}
+    assert formats.join_baggage(sentry, ["sentry-release=2"]) == "sentry-release=a=b"

@@ -611,3 +611,25 @@ def test_a_sample_rand_that_is_not_a_decimal_below_one_is_drawn_again(
     )
     assert context.dsc["sample_rand"] != value
     assert sample_rand(context) < 0.25  # on the side of the rate that sampled=true took
+
+
+@pytest.mark.parametrize("rand", ["1.000000", "10000000", "9.999999", "0.a23456", "0..23456"])
+def test_a_sample_rand_of_eight_characters_outside_zero_to_one_is_replaced(
+    head: None, rand: str
+) -> None:
+    """The six-decimal shape that Sentry's SDKs send is taken as it is; anything else of the
+    same length goes through the full check, and a value outside [0, 1) is replaced."""
+    context = TraceContext(
+        f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        f"sentry-trace_id={INCOMING_TRACE},sentry-sample_rand={rand}",
+    )
+    assert context.dsc["sample_rand"] != rand
+    assert 0.0 <= sample_rand(context) < 1.0
+
+
+def test_a_six_decimal_sample_rand_is_kept(head: None) -> None:
+    context = TraceContext(
+        f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        f"sentry-trace_id={INCOMING_TRACE},sentry-sample_rand=0.000001",
+    )
+    assert context.dsc["sample_rand"] == "0.000001"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 from django.core.cache import cache
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.test.client import Client as DjangoClient
 
 import metatrace
@@ -493,3 +493,82 @@ def test_stale_tags_are_replaced_byte_for_byte(before: str) -> None:
         assert page is not None
         fixed = page.body(f"{before}{OTHER_TAGS}{after}".encode(), lambda: "a fragment")
         assert fixed.decode() == f"{before}{trace.meta()}{after}"
+
+
+# Which Server-Timing values hold trace entries: any of the three names, in any case ----------
+
+
+@pytest.mark.parametrize(
+    "timing, kept",
+    [
+        ("db;dur=53,cache;dur=1", "db;dur=53,cache;dur=1"),  # no trace entry: left exactly as it is
+        ('BAGGAGE;desc="sentry-trace_id=x",db;dur=53', "db;dur=53"),
+        ('TraceParent;desc="00-x",db;dur=53', "db;dur=53"),
+        ('Sentry-Trace;desc="x",db;dur=53', "db;dur=53"),
+    ],
+    ids=["none", "baggage", "traceparent", "sentry-trace"],
+)
+def test_a_cacheable_page_loses_each_kind_of_trace_entry(
+    client: Client, timing: str, kept: str
+) -> None:
+    response = client.get("/r/public-timed-as-asked/", {"timing": timing}, headers=A)
+    assert response["Server-Timing"] == kept
+
+
+@pytest.mark.parametrize("name", ["baggage", "TRACEPARENT"])
+def test_an_old_entry_of_one_name_alone_is_replaced(name: str) -> None:
+    with metatrace.trace_scope(A) as trace:
+        page = read_page(
+            {"content-type": "text/html", "server-timing": f'{name};desc="old", db;dur=1'},
+            200,
+            complete=True,
+        )
+        assert page is not None
+        timing = page.header_changes()["Server-Timing"]
+    assert timing is not None
+    entries = parse_server_timing(timing)
+    assert ("db", {"dur": "1"}) in entries
+    assert {"desc": "old"} not in [params for _, params in entries]
+    assert dict(entries)["sentry-trace"]["desc"].startswith(trace.trace_id)
+
+
+def test_repeated_headers_are_read_as_one_list() -> None:
+    assert responses.header_map(
+        [("Server-Timing", "a;dur=1"), ("server-timing", "b;dur=2"), ("X-One", "1")]
+    ) == {"server-timing": "a;dur=1, b;dur=2", "x-one": "1"}
+
+
+# Where the warning about stale tags says they were ---------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_an_async_view_with_stale_tags_is_named_in_the_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    responses._warned.clear()
+    try:
+        response = await AsyncClient().get("/r/async-stale-head/", headers=A)
+    finally:
+        seen = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        responses._warned.clear()
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
+    assert len(seen) == 1 and "the view 'tests.responses_urls.async_stale_head'" in seen[0], seen
+
+
+def test_a_page_made_before_any_url_is_resolved_is_named_by_its_path(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.MIDDLEWARE = [
+        "metatrace.middleware.TraceMiddleware",
+        "tests.responses_urls.early_stale_page",
+    ]
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    responses._warned.clear()
+    try:
+        response = client.get("/no/such/page/", headers=A)
+    finally:
+        seen = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        responses._warned.clear()
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
+    assert len(seen) == 1 and "the page '/no/such/page/'" in seen[0], seen

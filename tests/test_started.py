@@ -42,6 +42,8 @@ DRAWS = {
     "top": (999_999, 2**128 - 1, 2**64 - 1),
     "all-ones": (2**64 - 1, 2**128 - 1, 2**64 - 1),
     "zero-ids": (123_456, 0, 0),  # never all-zero ids: the fallback of _hex_ids
+    "zero-trace": (123_456, 0, 5),
+    "zero-span": (123_456, 5, 0),
 }
 
 
