@@ -63,7 +63,8 @@ def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], l
         saved = json.loads(module_json.read_text(encoding="utf-8")) if module_json.exists() else {}
         for mutant in saved.get("mutants", []):
             module_level[f"{mutant['module']}: {mutant['description']}"] = mutant
-        modules = sorted({_module_of(name) for name in checked} | set(saved.get("modules", [])))
+        run = {_module_of(name) for name, status in checked.items() if status != "not checked"}
+        modules = sorted(run | set(saved.get("modules", [])))
         finished = saved.get("finished", "date unknown")
         described.append(f"`{_shown(folder)}` ({', '.join(modules)}; {finished})")
     return statuses, module_level, described
@@ -107,6 +108,9 @@ def summary(sets: list[Path]) -> tuple[str, bool]:
         rows[module][kind] += 1
     for label, mutant in module_level.items():
         status = mutant["status"]
+        if status == "not checked":  # a run stopped before it reached this one
+            unchecked[mutant["module"] + " (module level)"] += 1
+            continue
         # An equivalent listed after the run counts too, as for mutmut's mutants.
         if status in ("survived", "equivalent") and label in EQUIVALENT:
             status = "equivalent"
@@ -128,19 +132,20 @@ def summary(sets: list[Path]) -> tuple[str, bool]:
         others = sum(counts.values()) - killed - equivalent
         rate = killed / (killed + others) if killed + others else 1.0
         ok = ok and rate >= GOAL and not unchecked[module]  # a partial run proves nothing yet
+        shown = f"{rate:.1%}" if sum(counts.values()) else "—"
         lines.append(
             f"| {module} | {sum(counts.values())} | {unchecked[module]} "
             f"| {killed} ({timeouts[module]}) "
             f"| {equivalent} | {others} "
-            f"| {rate:.1%} |"
+            f"| {shown} |"
         )
     lines += ["", "Surviving mutants (`mutmut show NAME` prints one):", ""]
     lines += [f"- {name}" for name in survivors] or ["- none"]
     lines += [
         "",
-        "Killed by a test that mutmut does not select for the mutant (it maps tests to functions "
-        "as they run, and misses calls made from Django's async handler), checked by hand "
-        "(tools/equivalent.py, KILLED_BY_HAND):",
+        "Killed by a test, checked by applying the mutant by hand (tools/equivalent.py, "
+        "KILLED_BY_HAND): a test written after the run, or one that mutmut does not select "
+        "for the mutant (it misses calls made from Django's async handler):",
         "",
     ]
     lines += [f"- {name}: {test}" for name, test in by_hand] or ["- none"]
