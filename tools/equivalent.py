@@ -15,6 +15,8 @@ prints the mutant. Reasons are one line, by category:
 
 from __future__ import annotations
 
+from metatrace import formats
+
 _UNRESERVED = (
     "fast path: encode_value's shortcut for unreserved text; quote(value, safe='') leaves "
     "exactly these characters (and the empty string) as they are"
@@ -112,19 +114,7 @@ EQUIVALENT: dict[str, str] = {
     "metatrace/formats.py: _SPACE_ESCAPES: 33 -> 34 at 70": _EDGE_ESCAPE.format(escape="%21"),
     **{
         f'metatrace/formats.py: KNOWN_FIELDS: drop "{field}"': _KNOWN
-        for field in (
-            "trace_id",
-            "public_key",
-            "sample_rate",
-            "sample_rand",
-            "sampled",
-            "release",
-            "environment",
-            "transaction",
-            "org_id",
-            "replay_id",
-            "user_segment",
-        )
+        for field in formats.KNOWN_FIELDS
     },
     # carriers.py
     "metatrace.carriers.x_read_header_pairs__mutmut_8": _CODEC,
