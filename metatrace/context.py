@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
+from math import ceil
 from random import getrandbits
 from types import MappingProxyType, TracebackType
 from typing import NamedTuple
@@ -378,8 +379,9 @@ class TraceContext:
         with a sampling decision already taken: below the rate if sampled, else not."""
         low, high = 0, 1_000_000
         if rate is not None and sampled is not None:
-            cut = int(rate * 1_000_000)
-            low, high = (0, cut) if sampled else (cut, 1_000_000)
+            # A rate with more than six decimals falls between two values: round the range inwards.
+            scaled = rate * 1_000_000
+            low, high = (0, int(scaled)) if sampled else (ceil(scaled), 1_000_000)
             if low >= high:  # the decision contradicts the rate; any value will do
                 low, high = 0, 1_000_000
         return f"{(low + (self._rand >> 192) % (high - low)) / 1_000_000:.6f}"

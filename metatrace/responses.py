@@ -209,10 +209,10 @@ class Page:
 def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: Callable[[], str]) -> bytes:
     """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
     (when `inject`); `body` itself when it is right as it is."""
-    end = body.find(b"</head", 0, HEAD_LIMIT)
-    if end < 0:  # upper case, or no end tag: the head ends where the body starts
-        match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
-        end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
+    # The first end tag in any case, or the body's start tag (the head's end tag is optional).
+    # Not a plain find of "</head": a script in the body may spell it after </HEAD> or <body>.
+    match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
+    end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
     # The common cases with plain searches: no tags at all, or this trace's tags only.
     ours = trace.trace_id.encode("ascii")
     found = stale = False

@@ -385,3 +385,14 @@ def test_a_scope_is_entered_once() -> None:
     scope = metatrace.trace_scope({})
     with scope, pytest.raises(RuntimeError, match="can be entered only once"), scope:
         pass
+
+
+def test_tags_and_server_timing_follow_a_change_of_settings() -> None:
+    context = metatrace.continue_trace({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"})
+    before = [name for name, _ in context.page_fields()]
+    assert "traceparent" not in parse_trace_meta(str(context.meta()))
+    metatrace.configure(w3c=True)  # as a test's override_settings does
+    assert [name for name, _ in context.page_fields()] == [*before, "traceparent"]
+    assert parse_trace_meta(str(context.meta()))["traceparent"] == (
+        f"00-{INCOMING_TRACE}-{context.span_id}-01"
+    )

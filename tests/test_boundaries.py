@@ -431,3 +431,82 @@ def test_tracestate_of_up_to_32_members_travels_and_a_longer_one_is_dropped(
     context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
     assert context.trace_id == INCOMING_TRACE
     assert context.tracestate == (tracestate if kept else None)
+
+
+# W3C Trace Context, tracestate keys: a simple key is a lowercase letter and up to 255 of
+# [a-z0-9_*/-]; a multi-tenant key is a tenant (a letter or digit and up to 240 more) and
+# '@' and a system (a letter and up to 13 more). Each class is tried at each of its ends.
+_TAIL = ["a", "z", "0", "9", "_", "-", "*", "/"]
+VALID_KEYS = [
+    "a",
+    "z",
+    *(f"k{c}" for c in _TAIL),
+    "a" * 256,
+    *(f"{first}@s" for first in ("a", "z", "0", "9")),
+    *(f"t{c}@s" for c in _TAIL),
+    *(f"t@s{c}" for c in _TAIL),
+    "t@a",
+    "t@z",
+    "t" * 241 + "@s",
+    "t@" + "s" * 14,
+]
+INVALID_KEYS = [
+    "0",
+    "9",
+    "_k",
+    "K",
+    "kA",
+    "k.",
+    "k`",
+    "k{",
+    "a" * 257,
+    "_@s",
+    "A@s",
+    "t@0",
+    "t@_",
+    "t@sA",
+    "t" * 242 + "@s",
+    "t@" + "s" * 15,
+    "t@s@s",
+]
+
+
+@pytest.mark.parametrize("key", VALID_KEYS, ids=lambda key: f"{key[:12]}({len(key)})")
+def test_every_character_a_tracestate_key_may_hold_is_kept(key: str) -> None:
+    tracestate = f"{key}=v,other=w"
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.tracestate == tracestate
+
+
+@pytest.mark.parametrize("key", INVALID_KEYS, ids=lambda key: f"{key[:12]}({len(key)})")
+def test_a_tracestate_key_outside_the_grammar_drops_the_header(key: str) -> None:
+    tracestate = f"other=w,{key}=v"
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.trace_id == INCOMING_TRACE
+    assert context.tracestate is None
+
+
+# tracestate values: up to 256 printable ASCII characters but ',' and '=', not ending in a space.
+VALID_VALUES = [
+    *(f"v{c}" for c in "\x21\x2b\x2d\x3c\x3e\x7e"),
+    *(f"{c}v" for c in "\x20\x21\x2b\x2d\x3c\x3e\x7e"),
+    "v" * 256,
+]
+# An empty value too: the W3C grammar needs at least one character that is not a space.
+INVALID_VALUES = ["", "v=", "v\x7f", "v\x1f", "\x7fv", "\x1fv", "v" * 257, "v\x80", "v\u00e9"]
+
+
+@pytest.mark.parametrize("value", VALID_VALUES, ids=lambda value: f"{value[:4]!r}({len(value)})")
+def test_every_character_a_tracestate_value_may_hold_is_kept(value: str) -> None:
+    tracestate = f"k={value},other=w"
+    context = metatrace.continue_trace({"traceparent": TRACEPARENT, "tracestate": tracestate})
+    assert context.tracestate == tracestate
+
+
+@pytest.mark.parametrize("value", INVALID_VALUES, ids=lambda value: f"{value[:4]!r}({len(value)})")
+def test_a_tracestate_value_outside_the_grammar_drops_the_header(value: str) -> None:
+    context = metatrace.continue_trace(
+        {"traceparent": TRACEPARENT, "tracestate": f"other=w,k={value}"}
+    )
+    assert context.trace_id == INCOMING_TRACE
+    assert context.tracestate is None

@@ -172,8 +172,14 @@ INCOMING_DSC = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=theirs"
         ("sentry-sample_rate=half,sentry-sampled=false", "", 0, "0.000000"),
         ("sentry-sample_rate=0.25,sentry-sampled=yes", "", 999_999, "0.999999"),
         ("sentry-sampled=true", "", 999_999, "0.999999"),
-        # A decision that contradicts its own rate.
+        # A rate with more decimals than sample_rand: the values on the right side of it only.
+        ("sentry-sample_rate=0.2500005,sentry-sampled=false", "", 0, "0.250001"),
+        ("sentry-sample_rate=0.2500005,sentry-sampled=true", "", 249_999, "0.249999"),
+        ("sentry-sample_rate=0.2500005,sentry-sampled=true", "", 250_000, "0.000000"),
+        ("sentry-sample_rate=0.9999995,sentry-sampled=false", "", 0, "0.000000"),  # none: any
+        # A decision that contradicts its own rate: anything in [0, 1), never 1.
         ("sentry-sample_rate=1.0,sentry-sampled=false", "", 999_999, "0.999999"),
+        ("sentry-sample_rate=1.0,sentry-sampled=false", "", 1_000_000, "0.000000"),
         ("sentry-sample_rate=0.0,sentry-sampled=true", "", 999_999, "0.999999"),
     ],
 )

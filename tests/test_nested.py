@@ -62,7 +62,23 @@ async def async_outer_view(request: HttpRequest) -> JsonResponse:
     return _both(request, inner)
 
 
-urlpatterns = [path("outer/", outer_view), path("async-outer/", async_outer_view)]
+# A trace of the view's own, such as one continued from a message it handles.
+SCOPED = {"sentry-trace": f"{'c' * 32}-{'d' * 16}-1"}
+
+
+def scoped_outer_view(request: HttpRequest) -> JsonResponse:
+    handler = InnerHandler()
+    handler.load_middleware()
+    with metatrace.trace_scope(SCOPED):
+        inner = handler.get_response(RequestFactory().get("/preview/"))
+    return JsonResponse({"inner_attribute": inner.content.decode().split("|")[1]})
+
+
+urlpatterns = [
+    path("outer/", outer_view),
+    path("async-outer/", async_outer_view),
+    path("scoped-outer/", scoped_outer_view),
+]
 
 
 def _assert_one_trace(body: dict[str, Any], incoming: str | None) -> None:
@@ -111,3 +127,8 @@ def test_the_next_request_is_not_nested() -> None:
         INCOMING_TRACE
     )
     assert first["outer_attribute"] != second["outer_attribute"]
+
+
+def test_a_nested_run_inside_a_trace_the_view_made_active_gets_that_trace() -> None:
+    body = json.loads(Client().get("/scoped-outer/", headers=HEADERS).content)
+    assert split_sentry_trace(body["inner_attribute"])[0] == "c" * 32

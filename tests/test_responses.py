@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -572,3 +573,64 @@ def test_a_page_made_before_any_url_is_resolved_is_named_by_its_path(
         responses._warned.clear()
     assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
     assert len(seen) == 1 and "the page '/no/such/page/'" in seen[0], seen
+
+
+# Where the head ends: its first end tag, in any case, or the body's start tag ----------------
+
+
+def _fixed(html: str, *, inject: bool = False) -> tuple[str, str]:
+    """`html` as the response side leaves it under trace A, and A's own tags."""
+    metatrace.configure(inject=inject)
+    with metatrace.trace_scope(A) as trace:
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        return page.body(html.encode(), lambda: "a page").decode(), str(trace.meta())
+
+
+@pytest.mark.parametrize("end", ["</head>", "</HEAD>", "<body>", "<BODY class=x>"])
+def test_tags_after_the_head_are_left_alone(end: str) -> None:
+    # A stale pair after the head, and a script that names the head's end tag again.
+    html = f'<html><head><title>t</title>{end}<p>{OTHER_TAGS}</p><script>s="</head>"</script>'
+    assert _fixed(html)[0] == html
+
+
+@pytest.mark.parametrize("end", ["</head>", "</HEAD>", "<body>", "<BODY class=x>"])
+def test_a_page_that_starts_where_a_head_ends_has_no_head_to_fix(end: str) -> None:
+    html = f"{end}<p>{OTHER_TAGS}</p></head>"
+    assert _fixed(html, inject=True)[0] == html
+
+
+@pytest.mark.parametrize("case", [str.lower, str.upper], ids=["lower", "upper"])
+def test_a_head_without_tags_gets_them_even_when_the_body_shows_this_traces(
+    case: Callable[[str], str],
+) -> None:
+    """The head is where the browser SDK looks; tags elsewhere do not stand in for it."""
+    with metatrace.trace_scope(A) as trace:
+        shown = str(trace.meta())
+    html = f"{case('<html><head>')}<title>t</title>{case('</head><body>')}{shown}</body></html>"
+    fixed, ours = _fixed(html, inject=True)
+    soup = BeautifulSoup(fixed, "html.parser")
+    assert soup.head is not None and soup.body is not None
+    assert [tag["name"] for tag in soup.head.find_all("meta")] == ["sentry-trace", "baggage"]
+    assert fixed == html.replace(case("<head>"), case("<head>") + ours, 1)
+
+
+def test_a_stale_pair_before_this_traces_own_is_still_replaced() -> None:
+    """Stale tags are found even when this trace's own come after them."""
+    with metatrace.trace_scope(A) as trace:
+        shown = str(trace.meta())
+    fixed, ours = _fixed(f"<html><head>{OTHER_TAGS}{shown}</head><body></body></html>")
+    assert fixed == f"<html><head>{ours}</head><body></body></html>"
+    assert OTHER_TRACE not in fixed
+
+
+def test_stale_tags_are_replaced_in_a_page_without_a_content_length(
+    client: Client, settings: Any
+) -> None:
+    # No CommonMiddleware: Django's HttpResponse is whole in hand, with or without the header.
+    settings.MIDDLEWARE = ["metatrace.middleware.TraceMiddleware"]
+    response = client.get("/r/stale-head/", headers=A)
+    assert not response.has_header("Content-Length")
+    html = response.content.decode()
+    assert OTHER_TRACE not in html
+    assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
