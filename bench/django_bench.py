@@ -39,10 +39,12 @@ _CONTEXT: dict[str, Any] = {
     "items": [f"Item {i} & more" for i in range(20)],
 }
 _PATHS = ("/dj/trace/", "/dj/constant/", "/jinja/trace/", "/jinja/constant/")
+_FLOOR_PATHS = ("/dj/floor/", "/jinja/floor/")
 
 
-def setup_django() -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """Configure Django in this process; return (handler with middleware, handler without)."""
+def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """Configure Django in this process; return the handlers with our middleware, with none,
+    and with the floor's (bench/floor.py)."""
     import django
     import jinja2
     from django.conf import settings
@@ -59,14 +61,18 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any]]:
         path(_PATHS[1][1:], view("constant.html", "django")),
         path(_PATHS[2][1:], view("trace.html", "jinja2")),
         path(_PATHS[3][1:], view("constant.html", "jinja2")),
+        path(_FLOOR_PATHS[0][1:], view("floor.html", "django")),
+        path(_FLOOR_PATHS[1][1:], view("floor.html", "jinja2")),
     ]
     django_templates = {
         "trace.html": _PAGE.format(head="{% load metatrace %}{% trace_meta %}"),
         "constant.html": _PAGE.format(head=_CONSTANT_META),
+        "floor.html": _PAGE.format(head="{% load bench_floor %}{% constant_meta %}"),
     }
     jinja_templates = {
         "trace.html": _PAGE.format(head="{{ trace_meta() }}"),
         "constant.html": _PAGE.format(head=_CONSTANT_META),
+        "floor.html": _PAGE.format(head="{{ constant_meta() }}"),
     }
     urlconf = ModuleType("bench_urls")
     urlconf.urlpatterns = urlpatterns  # type: ignore[attr-defined]
@@ -92,12 +98,13 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any]]:
                 {
                     "BACKEND": "django.template.backends.django.DjangoTemplates",
                     "OPTIONS": {
+                        "libraries": {"bench_floor": "bench.floor"},
                         "loaders": [
                             (
                                 "django.template.loaders.cached.Loader",
                                 [("django.template.loaders.locmem.Loader", django_templates)],
                             )
-                        ]
+                        ],
                     },
                 },
                 {
@@ -112,9 +119,16 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any]]:
         django.setup()
     settings.MIDDLEWARE = ["metatrace.middleware.TraceMiddleware"]
     traced = WSGIHandler()
+    from django.template import engines
+
+    from .floor import constant_meta
+
+    engines["jinja2"].env.globals["constant_meta"] = constant_meta  # type: ignore[attr-defined]
+    settings.MIDDLEWARE = ["bench.floor.header_middleware"]
+    floor = WSGIHandler()
     settings.MIDDLEWARE = []
     plain = WSGIHandler()
-    return traced, plain
+    return traced, plain, floor
 
 
 def _environ(path: str, continued: bool) -> dict[str, Any]:
@@ -157,9 +171,25 @@ TARGETS = {"Django": 1.06, "Jinja2": 1.10}
 
 def bench_django(rounds: int, seconds: float) -> list[Row]:
     """A browser navigation (nothing incoming: a trace starts) and a continued trace."""
-    traced, plain = setup_django()
+    traced, plain, floor = setup_django()
     rows = []
-    for label, (ours_path, ref_path) in (("Django", _PATHS[:2]), ("Jinja2", _PATHS[2:])):
+    for label, (ours_path, ref_path), floor_path in (
+        ("Django", _PATHS[:2], _FLOOR_PATHS[0]),
+        ("Jinja2", _PATHS[2:], _FLOOR_PATHS[1]),
+    ):
+        # What Django or Jinja charge for any middleware that sets a header and any tag.
+        lowest, reference = _client(floor, floor_path, False), _client(plain, ref_path, False)
+        assert lowest() == reference()
+        t = compare([lowest, reference], rounds, seconds)
+        rows.append(
+            timed_row(
+                f"{label} page, floor (a header and a constant tag), vs constant",
+                t.micros[0],
+                t.micros[1],
+                t.ratios[0],
+                None,
+            )
+        )
         for continued in (False, True):
             ours = _client(traced, ours_path, continued)
             reference = _client(plain, ref_path, continued)

@@ -80,7 +80,7 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
     it: then a body with a Content-Length counts as complete, and a shared-cacheable one is
     gathered whole to be stripped.
     """
-    if status < 200 or status in (204, 304) or 300 <= status < 400:
+    if status < 200 or status == 204 or 300 <= status < 400:
         return None  # no page: informational, empty or a redirect
     if not is_html(headers.get("content-type")):
         return None
@@ -137,7 +137,6 @@ class Page:
         "_delta",
         "_length",
         "_server_timing",
-        "_shared",
         "_trace",
         "reads_body",
         "strips",
@@ -155,7 +154,6 @@ class Page:
         self.work = work
         self.reads_body = work is not _HEADERS  # the adapters ask these for every page
         self.strips = work is _STRIP
-        self._shared = shared
         self._server_timing = server_timing
         self._length = length
         self._config = config

@@ -64,9 +64,27 @@ class _OrderedHeaders(ResponseHeaders):
         self._store = OrderedDict(self._store)
 
 
+class _UnstoredHeaders(dict[str, str]):
+    """Headers with no `_store` at all: a plain mapping of lowercase names."""
+
+    def __setitem__(self, name: str, value: str) -> None:
+        super().__setitem__(name.lower(), value)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __delitem__(self, name: str) -> None:
+        super().__delitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+
 def stale_head_other_headers(request: HttpRequest) -> HttpResponse:
     response = stale_head(request)
-    response.headers = _OrderedHeaders(dict(response.items()))
+    kind = request.GET.get("kind", "ordered")
+    items = dict(response.items())
+    response.headers = _OrderedHeaders(items) if kind == "ordered" else _UnstoredHeaders(items)
     response["Server-Timing"] = EXISTING_TIMING
     return response
 

@@ -246,8 +246,9 @@ def test_stale_tags_are_replaced_where_they_were(client: Client, settings: Any) 
     assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
-def test_headers_kept_outside_djangos_own_store_are_read_too(client: Client) -> None:
-    response = client.get("/r/stale-head-other-headers/", headers=A)
+@pytest.mark.parametrize("kind", ["ordered", "unstored"])
+def test_headers_kept_outside_djangos_own_store_are_read_too(client: Client, kind: str) -> None:
+    response = client.get(f"/r/stale-head-other-headers/?kind={kind}", headers=A)
     html = response.content.decode()
     assert OTHER_TRACE not in html
     assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
@@ -595,9 +596,61 @@ def test_tags_after_the_head_are_left_alone(end: str) -> None:
 
 
 @pytest.mark.parametrize("end", ["</head>", "</HEAD>", "<body>", "<BODY class=x>"])
-def test_a_page_that_starts_where_a_head_ends_has_no_head_to_fix(end: str) -> None:
-    html = f"{end}<p>{OTHER_TAGS}</p></head>"
+@pytest.mark.parametrize("after", [f"<p>{OTHER_TAGS}</p></head>", "<p>x</p><head></head>"])
+def test_a_page_that_starts_where_a_head_ends_has_no_head_to_fix(end: str, after: str) -> None:
+    html = f"{end}{after}"
     assert _fixed(html, inject=True)[0] == html
+
+
+def test_a_fragment_that_starts_with_its_head_gets_the_tags_in_it() -> None:
+    fixed, ours = _fixed("<head><title>t</title></head><p>x</p>", inject=True)
+    assert fixed == f"<head>{ours}<title>t</title></head><p>x</p>"
+
+
+BAGGAGE_TAG = '<meta name="baggage" content="sentry-trace_id=x">'
+
+
+@pytest.mark.parametrize(
+    "html",
+    [f"<html><head>{BAGGAGE_TAG}</head><body></body>", f"{BAGGAGE_TAG}<head></head>"],
+    ids=["in-head", "at-0"],
+)
+def test_a_page_with_a_baggage_tag_of_its_own_gets_no_more_tags(html: str) -> None:
+    assert _fixed(html, inject=True)[0] == html
+
+
+def test_a_trace_without_tags_leaves_the_page_and_its_etag_alone() -> None:
+    """A trace started with no key and no W3C tag renders nothing to inject."""
+    metatrace.configure(inject=True)
+    with metatrace.trace_scope({}) as trace:
+        assert str(trace.meta()) == ""
+        headers = {"content-type": "text/html", "etag": '"1"', "content-length": "27"}
+        page = read_page(headers, 200, complete=True)
+        assert page is not None
+        html = b"<html><head></head></html>"
+        assert page.body(html, lambda: "a page") is html
+        assert "ETag" not in page.header_changes()
+
+
+@pytest.mark.parametrize(
+    "order", [("ours", "other"), ("ours", "other", "ours")], ids=["ours-other", "ours-other-ours"]
+)
+def test_a_stale_pair_after_this_traces_own_is_replaced(order: tuple[str, ...]) -> None:
+    with metatrace.trace_scope(A) as trace:
+        shown = {"ours": str(trace.meta()), "other": OTHER_TAGS}
+    fixed, ours = _fixed(f"<html><head>{''.join(shown[tags] for tags in order)}</head></html>")
+    assert fixed == f"<html><head>{ours}</head></html>"
+
+
+def test_this_traces_tags_in_the_head_and_stale_ones_after_it_are_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with metatrace.trace_scope(A) as trace:
+        html = f"<html><head>{trace.meta()}</head><body>{OTHER_TAGS}</body></html>".encode()
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        assert page.body(html, lambda: "a page") is html
+    assert "stale" not in caplog.text
 
 
 @pytest.mark.parametrize("case", [str.lower, str.upper], ids=["lower", "upper"])
@@ -634,3 +687,20 @@ def test_stale_tags_are_replaced_in_a_page_without_a_content_length(
     html = response.content.decode()
     assert OTHER_TRACE not in html
     assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
+
+
+@pytest.mark.parametrize("baggage", [True, False], ids=["with-baggage", "sentry-trace-alone"])
+def test_a_page_with_this_traces_own_tags_is_left_as_it_is(
+    baggage: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not rewritten (no copy, no warning) and not given a second pair, even when this trace
+    renders a sentry-trace tag alone (no DSC: nothing incoming, no key of ours)."""
+    headers = A if baggage else {"sentry-trace": A["sentry-trace"]}
+    metatrace.configure(inject=True)
+    with metatrace.trace_scope(headers) as trace:
+        html = f"<html><head><title>t</title>{trace.meta()}</head><body></body></html>".encode()
+        assert (b'name="baggage"' in html) is baggage
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        assert page.body(html, lambda: "a page") is html
+    assert "stale" not in caplog.text

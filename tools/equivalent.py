@@ -64,6 +64,18 @@ _ACLOSE = (
     "nothing a test can see (noted as a gap in the closing note of issue 15)"
 )
 
+_FALSY = "default: None for False in a flag that is only tested for truth"
+_FROM_ZERO = "default: None as the start of a search is 0"
+_ANY_CASE = (
+    "header name case: a removed header is matched in any case by every caller "
+    "(changed_headers, Django's response headers)"
+)
+_DJANGO_STORE = (
+    "fast path: Django's own header store; the fallback through items() gives the same map "
+    "(tests/test_responses.py::test_headers_kept_outside_djangos_own_store_are_read_too)"
+)
+_RENDER_CACHE = "cache: the tags are rendered again, to the same values"
+
 _PLAIN_FIELD = (
     "fast path: encode_field's shortcut for fields that quote() leaves as they are (letters, "
     "digits, '_', '.', '~', and the empty field); the slow path writes them the same"
@@ -103,10 +115,18 @@ EQUIVALENT: dict[str, str] = {
     **{f"metatrace.context.x__make_head__mutmut_{n}": _TEMPLATE for n in (30, 33, 34, 37, 38, 39)},
     "metatrace.context.x__make_head__mutmut_40": _HEAD_CACHE,
     **{f"metatrace.context.x__valid_rand__mutmut_{n}": _FAST_RAND for n in (6, 7, 8, 10)},
+    **{f"metatrace.context.xǁTraceContextǁpage_fields__mutmut_{n}": _RENDER_CACHE for n in (2, 5)},
+    # responses.py
+    "metatrace.responses.x__fixed_head__mutmut_20": _CODEC,
+    "metatrace.responses.x__fixed_head__mutmut_21": _FALSY,
+    "metatrace.responses.x__fixed_head__mutmut_25": _FROM_ZERO,
+    **{f"metatrace.responses.xǁPageǁheader_changes__mutmut_{n}": _ANY_CASE for n in (18, 19)},
     # formats.py
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _FAST_FIT for n in (23, 24)},
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
     # middleware.py
+    **{f"metatrace.middleware.x__header_map__mutmut_{n}": _DJANGO_STORE for n in (1, 2, 6, 7)},
+    **{f"metatrace.middleware.x__header_map__mutmut_{n}": _DJANGO_STORE for n in (8, 9)},
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (7, 8, 12, 13)},
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (14, 15, 17)},
     # formats.py, module level
@@ -292,6 +312,13 @@ KILLED_BY_HAND: dict[str, str] = {
     + "tests/test_responses.py::test_an_async_view_with_stale_tags_is_named_in_the_warning",
     "metatrace.middleware.x__location__mutmut_3": _AFTER
     + "tests/test_responses.py::test_a_page_made_before_any_url_is_resolved_is_named_by_its_path",
+    **{
+        f"metatrace.responses.x__fixed_head__mutmut_{n}": _AFTER
+        + "tests/test_responses.py::test_a_page_with_this_traces_own_tags_is_left_as_it_is"
+        for n in (36, 37, 41, 43, 44)
+    },
+    "metatrace.middleware.x__header_map__mutmut_10": _AFTER
+    + "tests/test_responses.py::test_headers_kept_outside_djangos_own_store_are_read_too",
     "metatrace.middleware.xǁTraceMiddlewareǁ__call____mutmut_1": (
         "tests/test_django.py::test_async_view_through_async_middleware (and the other async tests)"
     ),
