@@ -40,6 +40,10 @@ _CONTEXT: dict[str, Any] = {
 }
 _PATHS = ("/dj/trace/", "/dj/constant/", "/jinja/trace/", "/jinja/constant/")
 _FLOOR_PATHS = ("/dj/floor/", "/jinja/floor/")
+# The constant page with tags that name no trace: our middleware leaves them alone (tags of
+# another trace would be replaced as stale).
+_UNTAGGED_PATHS = ("/dj/untagged/", "/jinja/untagged/")
+_UNTAGGED_META = _CONSTANT_META.replace("<meta name=", "<meta itemprop=")
 
 
 def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
@@ -63,16 +67,20 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[...
         path(_PATHS[3][1:], view("constant.html", "jinja2")),
         path(_FLOOR_PATHS[0][1:], view("floor.html", "django")),
         path(_FLOOR_PATHS[1][1:], view("floor.html", "jinja2")),
+        path(_UNTAGGED_PATHS[0][1:], view("untagged.html", "django")),
+        path(_UNTAGGED_PATHS[1][1:], view("untagged.html", "jinja2")),
     ]
     django_templates = {
         "trace.html": _PAGE.format(head="{% load metatrace %}{% trace_meta %}"),
         "constant.html": _PAGE.format(head=_CONSTANT_META),
         "floor.html": _PAGE.format(head="{% load bench_floor %}{% constant_meta %}"),
+        "untagged.html": _PAGE.format(head=_UNTAGGED_META),
     }
     jinja_templates = {
         "trace.html": _PAGE.format(head="{{ trace_meta() }}"),
         "constant.html": _PAGE.format(head=_CONSTANT_META),
         "floor.html": _PAGE.format(head="{{ constant_meta() }}"),
+        "untagged.html": _PAGE.format(head=_UNTAGGED_META),
     }
     urlconf = ModuleType("bench_urls")
     urlconf.urlpatterns = urlpatterns  # type: ignore[attr-defined]
@@ -173,23 +181,33 @@ def bench_django(rounds: int, seconds: float) -> list[Row]:
     """A browser navigation (nothing incoming: a trace starts) and a continued trace."""
     traced, plain, floor = setup_django()
     rows = []
-    for label, (ours_path, ref_path), floor_path in (
-        ("Django", _PATHS[:2], _FLOOR_PATHS[0]),
-        ("Jinja2", _PATHS[2:], _FLOOR_PATHS[1]),
+    for label, (ours_path, ref_path), floor_path, untagged_path in (
+        ("Django", _PATHS[:2], _FLOOR_PATHS[0], _UNTAGGED_PATHS[0]),
+        ("Jinja2", _PATHS[2:], _FLOOR_PATHS[1], _UNTAGGED_PATHS[1]),
     ):
-        # What Django or Jinja charge for any middleware that sets a header and any tag.
-        lowest, reference = _client(floor, floor_path, False), _client(plain, ref_path, False)
+        # What Django or Jinja charge for any middleware that sets a header and any tag, and
+        # what our middleware costs on a page without the tag (a trace starts either way, for
+        # Server-Timing): the parts of the started-trace row below.
+        reference = _client(plain, ref_path, False)
+        lowest = _client(floor, floor_path, False)
+        middleware_only = _client(traced, untagged_path, False)
         assert lowest() == reference()
-        t = compare([lowest, reference], rounds, seconds)
-        rows.append(
-            timed_row(
-                f"{label} page, floor (a header and a constant tag), vs constant",
-                t.micros[0],
-                t.micros[1],
-                t.ratios[0],
-                None,
+        assert middleware_only() == reference().replace(b"<meta name=", b"<meta itemprop=")
+        t = compare([reference, lowest, middleware_only], rounds, seconds)
+        for name, index in (
+            ("floor (a header-setting middleware, a constant tag)", 0),
+            ("our middleware alone, started trace", 1),
+        ):
+            # Ratios of medians over an odd number of rounds: 1 / median = median of 1 / x.
+            rows.append(
+                timed_row(
+                    f"{label} page, {name}, vs constant",
+                    t.micros[index + 1],
+                    t.micros[0],
+                    1 / t.ratios[index],
+                    None,
+                )
             )
-        )
         for continued in (False, True):
             ours = _client(traced, ours_path, continued)
             reference = _client(plain, ref_path, continued)

@@ -186,15 +186,40 @@ def test_bad_input_starts_a_new_trace(carrier: dict[str, str]) -> None:
     assert decode_baggage(tags["baggage"])["trace_id"] == context.trace_id
 
 
-def test_malformed_input_is_logged_at_debug_only_when_read(
-    caplog: pytest.LogCaptureFixture,
+_TRACEPARENT = f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"
+
+
+@pytest.mark.parametrize(
+    "headers, messages",
+    [
+        ({"sentry-trace": "garbage"}, ["ignoring malformed sentry-trace 'garbage'"]),
+        ({"traceparent": "00-garbage"}, ["ignoring malformed traceparent '00-garbage'"]),
+        ({"traceparent": _TRACEPARENT}, []),
+        (
+            # Not continued, so its DSC belongs to no trace of ours either.
+            {"traceparent": _TRACEPARENT, "baggage": "sentry-org_id=2"},
+            [
+                "not continuing a trace of another organisation",
+                "dropping baggage sentry items of another trace",
+            ],
+        ),
+        (
+            {"traceparent": _TRACEPARENT, "baggage": f"sentry-trace_id={'f' * 32}"},
+            ["dropping baggage sentry items of another trace"],
+        ),
+    ],
+    ids=["sentry-trace", "traceparent", "valid", "other-org", "other-trace"],
+)
+def test_input_that_is_not_continued_is_logged_at_debug_only_when_read(
+    caplog: pytest.LogCaptureFixture, headers: dict[str, str], messages: list[str]
 ) -> None:
+    metatrace.configure(org_id="1")
     caplog.set_level(logging.DEBUG, logger="metatrace")
-    metatrace.continue_trace({"sentry-trace": "garbage"})
+    metatrace.continue_trace(headers)
     assert caplog.records == []  # lazy: nothing is parsed yet
     metatrace.trace_meta()
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
-        (logging.DEBUG, "metatrace: ignoring malformed sentry-trace 'garbage'")
+        (logging.DEBUG, f"metatrace: {message}") for message in messages
     ]
 
 
@@ -396,3 +421,13 @@ def test_tags_and_server_timing_follow_a_change_of_settings() -> None:
     assert parse_trace_meta(str(context.meta()))["traceparent"] == (
         f"00-{INCOMING_TRACE}-{context.span_id}-01"
     )
+
+
+def test_tracestate_is_none_without_one_and_travels_beside_a_sentry_trace_of_its_trace() -> None:
+    assert metatrace.continue_trace({"traceparent": _TRACEPARENT}).tracestate is None
+    both = {
+        "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        "traceparent": _TRACEPARENT,
+        "tracestate": "vendor=1",
+    }
+    assert metatrace.continue_trace(both).tracestate == "vendor=1"

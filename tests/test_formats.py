@@ -162,3 +162,21 @@ def test_outgoing_members_are_told_apart_by_their_key_alone() -> None:
     sentry = formats.parse_baggage("sentry-release=a=b").sentry_encoded
     assert sentry == {"release": "a=b"}
     assert formats.join_baggage(sentry, ["sentry-release=2"]) == "sentry-release=a=b"
+
+
+def test_a_first_value_of_other_whitespace_is_not_skipped() -> None:
+    # Only spaces and tabs are optional whitespace: a vertical tab is a malformed first value.
+    valid = f"{TRACE}-{SPAN}-1"
+    assert formats.parse_sentry_trace(f" \t,{valid}") is not None
+    assert formats.parse_sentry_trace(f"\x0b,{valid}") is None
+
+
+def test_a_member_with_an_undecodable_key_does_not_stop_the_ones_after_it() -> None:
+    baggage = formats.parse_baggage("k%FF=1,sentry-release=x,other=2")
+    assert baggage.sentry_encoded == {"release": "x"}
+    assert "other=2" in baggage.third_party
+
+
+def test_a_slash_in_a_value_is_escaped() -> None:
+    # quote() keeps '/' unless told otherwise; our canonical spelling escapes every reserved octet.
+    assert formats.encode_value("shop/1.4") == "shop%2F1.4"

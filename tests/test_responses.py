@@ -704,3 +704,26 @@ def test_a_page_with_this_traces_own_tags_is_left_as_it_is(
         assert page is not None
         assert page.body(html, lambda: "a page") is html
     assert "stale" not in caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["", " identity ", "IDENTITY"])
+def test_a_page_without_a_real_content_encoding_is_read(encoding: str) -> None:
+    with metatrace.trace_scope(A):
+        page = read_page(
+            {"content-type": "text/html", "content-encoding": encoding}, 200, complete=True
+        )
+        assert page is not None and page.reads_body
+
+
+@pytest.mark.parametrize(
+    "timing, work", [("db;dur=53", False), ('db;dur=53,sentry-trace;desc="x"', True)]
+)
+def test_a_streamed_cacheable_page_has_work_only_when_its_server_timing_names_a_trace(
+    timing: str, work: bool
+) -> None:
+    headers = {"content-type": "text/html", "cache-control": "public, max-age=60"}
+    with metatrace.trace_scope(A):
+        page = read_page({**headers, "server-timing": timing}, 200, complete=False)
+        assert (page is not None) is work
+        if page is not None:
+            assert page.header_changes() == {"Server-Timing": "db;dur=53"}

@@ -75,6 +75,36 @@ _DJANGO_STORE = (
     "(tests/test_responses.py::test_headers_kept_outside_djangos_own_store_are_read_too)"
 )
 _RENDER_CACHE = "cache: the tags are rendered again, to the same values"
+_RESOLVE_CACHE = (
+    "cache: the trace is resolved again from the same headers and the same random bits, "
+    "to the same values"
+)
+_BIG_ENDIAN = (
+    "default: int.to_bytes() is big-endian by default since Python 3.11, the oldest supported"
+)
+_NEVER_PARSES = "default: the fallback of an all-empty header fails to parse either way"
+_EXACT_LIMIT = (
+    "boundary without effect: a header of exactly the member limit holds no member over it"
+)
+_WORK_BOUND = (
+    "bound on work: splitting the whole header and keeping the first 180 members gives the "
+    "same members as splitting only 180 times"
+)
+_FAST_DECODE = (
+    "fast path: a value without '%' or '+' is its own canonical and decoded form; the "
+    "general path returns it unchanged"
+)
+_STRICT = (
+    "error handler: decode_value only gets values whose escapes parse_baggage checked as "
+    "UTF-8 or encode_value made, so the handler never runs"
+)
+_UNUSED_META = (
+    "default: without a head start tag the tags are not injected, so whatever meta holds "
+    "is unused and the body is returned as it is"
+)
+_EITHER_FIND = (
+    "fast path: find() and rfind() find a tag, or fail to, alike; only the position differs"
+)
 
 _PLAIN_FIELD = (
     "fast path: encode_field's shortcut for fields that quote() leaves as they are (letters, "
@@ -107,22 +137,45 @@ EQUIVALENT: dict[str, str] = {
     "metatrace.context.xǁTraceContextǁ_outgoing__mutmut_3": (
         "cache: the fitted header is computed again, to the same value"
     ),
-    "metatrace.context.xǁTraceContextǁ_start__mutmut_6": (
-        "default: int.to_bytes() is big-endian by default since Python 3.11, the oldest supported"
-    ),
+    "metatrace.context.xǁTraceContextǁ_start__mutmut_6": _BIG_ENDIAN,
     **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (14, 19, 20, 23, 24)},
     **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (25, 26, 44, 50)},
     **{f"metatrace.context.x__make_head__mutmut_{n}": _TEMPLATE for n in (30, 33, 34, 37, 38, 39)},
     "metatrace.context.x__make_head__mutmut_40": _HEAD_CACHE,
     **{f"metatrace.context.x__valid_rand__mutmut_{n}": _FAST_RAND for n in (6, 7, 8, 10)},
     **{f"metatrace.context.xǁTraceContextǁpage_fields__mutmut_{n}": _RENDER_CACHE for n in (2, 5)},
+    **{f"metatrace.context.xǁTraceContextǁmeta__mutmut_{n}": _RENDER_CACHE for n in (2, 5)},
+    "metatrace.context.xǁTraceContextǁ_render__mutmut_1": _RESOLVE_CACHE,
+    "metatrace.context.xǁTraceContextǁ_render__mutmut_4": _FAST_START,
+    "metatrace.context.xǁTraceContextǁ_resolve__mutmut_1": _RESOLVE_CACHE,
+    "metatrace.context.x__hex_ids__mutmut_5": _BIG_ENDIAN,
+    "metatrace.context.xǁTraceContextǁ_complete__mutmut_10": (
+        "default: None for an empty DSC, which is only tested for truth"
+    ),
     # responses.py
+    "metatrace.responses.x__fixed_head__mutmut_64": _FROM_ZERO,
+    "metatrace.responses.x__fixed_head__mutmut_69": _EITHER_FIND,
+    **{f"metatrace.responses.x__fixed_head__mutmut_{n}": _UNUSED_META for n in (85, 91)},
+    "metatrace.responses.x__fixed_head__mutmut_89": _CODEC,
     "metatrace.responses.x__fixed_head__mutmut_20": _CODEC,
     "metatrace.responses.x__fixed_head__mutmut_21": _FALSY,
     "metatrace.responses.x__fixed_head__mutmut_25": _FROM_ZERO,
     **{f"metatrace.responses.xǁPageǁheader_changes__mutmut_{n}": _ANY_CASE for n in (18, 19)},
     # formats.py
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _FAST_FIT for n in (23, 24)},
+    **{f"metatrace.formats.x_fit_sentry__mutmut_{n}": _FAST_FIT for n in (7, 8)},
+    "metatrace.formats.x_parse_sentry_trace__mutmut_12": _NEVER_PARSES,
+    "metatrace.formats.x_parse_baggage__mutmut_14": _EXACT_LIMIT,
+    "metatrace.formats.x_parse_baggage__mutmut_20": _WORK_BOUND,
+    "metatrace.formats.x__well_formed__mutmut_5": _WORK_BOUND,
+    **{f"metatrace.formats.x_parse_baggage__mutmut_{n}": _FAST_DECODE for n in (45, 53)},
+    "metatrace.formats.x_decode_value__mutmut_2": _FAST_DECODE,
+    **{f"metatrace.formats.x_decode_value__mutmut_{n}": _STRICT for n in (4, 6, 7, 8)},
+    "metatrace.formats.x_encode_value__mutmut_1": _UNRESERVED,
+    "metatrace.formats.x_encode_value__mutmut_8": (
+        "default: 'X' is a character quote() never escapes, so safe='XXXX' is safe=''"
+    ),
+    "metatrace.formats.x__sentry_members__mutmut_1": _KNOWN,
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
     # middleware.py
     **{f"metatrace.middleware.x__header_map__mutmut_{n}": _DJANGO_STORE for n in (1, 2, 6, 7)},
