@@ -44,6 +44,9 @@ DRAWS = {
     "zero-ids": (123_456, 0, 0),  # never all-zero ids: the fallback of _hex_ids
     "zero-trace": (123_456, 0, 5),
     "zero-span": (123_456, 5, 0),
+    # The fallback keeps every bit of the other id, and none of sample_rand's (an odd one).
+    "zero-span-full-trace": (123_457, 2**128 - 1, 0),
+    "zero-trace-full-span": (123_457, 0, 2**64 - 1),
 }
 
 
@@ -78,6 +81,19 @@ def test_the_short_path_gives_what_the_general_path_gives(
     assert tags["baggage"] == short.baggage
     trace_id, span_id, *_ = tags["sentry-trace"].split("-")
     assert int(trace_id, 16) and int(span_id, 16)  # W3C: never all-zero
+
+
+@pytest.mark.parametrize("draw", DRAWS.values(), ids=DRAWS.keys())
+def test_the_ids_are_the_drawn_bits_in_hex_and_never_all_zero(draw: tuple[int, int, int]) -> None:
+    metatrace.configure(public_key=KEY)
+    _, trace, span = draw
+    context = drawn(*draw)
+    expected_trace = f"{trace & (2**128 - 1) or 1:032x}"
+    expected_span = f"{span & (2**64 - 1) or 1:016x}"
+    assert (context.trace_id, context.span_id) == (expected_trace, expected_span)
+    assert parse_trace_meta(str(context.meta()))["sentry-trace"].startswith(
+        f"{expected_trace}-{expected_span}"
+    )
 
 
 def test_resolving_without_rendering_takes_the_short_path_too() -> None:

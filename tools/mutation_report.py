@@ -33,8 +33,8 @@ GOAL = 0.95
 
 
 def mutmut_results(text: str) -> dict[str, str]:
-    """mutant name -> status (killed, survived, timeout, ...), from `mutmut results --all true`;
-    mutants that the run did not check are left out."""
+    """mutant name -> status (killed, survived, timeout, ..., or "not checked"), from
+    `mutmut results --all true`, which lists every mutant of the source the run was made on."""
     results = {}
     for line in text.splitlines():
         name, sep, status = line.strip().rpartition(": ")
@@ -54,6 +54,13 @@ def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], l
         if not results.exists() and not module_json.exists():
             sys.exit(f"{folder} holds neither results.txt nor module-level.json")
         checked = mutmut_results(results.read_text(encoding="utf-8")) if results.exists() else {}
+        # mutmut numbers the mutants of a function in order: a function this set lists has
+        # exactly the mutants it lists, and the others that earlier sets name (made from an
+        # older version of that function) no longer exist.
+        functions = {_function_of(name) for name in checked}
+        for name in [name for name in statuses if name not in checked]:
+            if _function_of(name) in functions:
+                del statuses[name]
         # A mutant that a later set did not check keeps what an earlier set found.
         statuses.update(
             (name, status)
@@ -73,6 +80,11 @@ def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], l
 def _shown(folder: Path) -> str:
     folder = folder.resolve()
     return str(folder.relative_to(ROOT)) if folder.is_relative_to(ROOT) else str(folder)
+
+
+def _function_of(name: str) -> str:
+    """metatrace.caching.x_f__mutmut_3 -> metatrace.caching.x_f"""
+    return name.rpartition("__mutmut_")[0]
 
 
 def _module_of(name: str) -> str:
