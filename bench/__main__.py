@@ -22,6 +22,7 @@ NAMES = (
     "steps",
     "bounded",
     "django",
+    "inside",
     "responses",
     "server",
     "memory",
@@ -110,7 +111,7 @@ def main(argv: list[str]) -> int:
     rounds = args.rounds or (7 if args.quick else 21)
     seconds = 0.02 if args.quick else 0.05
 
-    from . import django_bench, micro, responses, server, steps
+    from . import django_bench, inside, micro, responses, server, steps
 
     runners: dict[str, Callable[[], list[Row]]] = {
         "auto": lambda: micro.bench_auto(rounds, seconds),
@@ -121,6 +122,7 @@ def main(argv: list[str]) -> int:
         "steps": lambda: steps.bench_steps(rounds, seconds),
         "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
+        "inside": lambda: inside.bench_inside(rounds),
         "responses": lambda: responses.bench_responses(rounds, seconds),
         "server": lambda: server.bench_server(
             args.server_runs, args.server_rounds, args.server_seconds
