@@ -30,7 +30,7 @@ _PAGE = """<!doctype html>
 </body>
 </html>
 """
-_CONSTANT_META = (
+CONSTANT_META = (
     f'<meta name="sentry-trace" content="{SENTRY_TRACE}"><meta name="baggage" content="{BAGGAGE}">'
 )
 _CONTEXT: dict[str, Any] = {
@@ -43,7 +43,7 @@ _FLOOR_PATHS = ("/dj/floor/", "/jinja/floor/")
 # The constant page with tags that name no trace: our middleware leaves them alone (tags of
 # another trace would be replaced as stale).
 _UNTAGGED_PATHS = ("/dj/untagged/", "/jinja/untagged/")
-_UNTAGGED_META = _CONSTANT_META.replace("<meta name=", "<meta itemprop=")
+_UNTAGGED_META = CONSTANT_META.replace("<meta name=", "<meta itemprop=")
 
 
 def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
@@ -57,28 +57,23 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[...
     from django.shortcuts import render
     from django.urls import path
 
-    def view(template: str, using: str) -> Callable[[HttpRequest], HttpResponse]:
-        return lambda request: render(request, template, _CONTEXT, using=using)
+    backends = {"dj": "django", "jinja": "jinja2"}
 
-    urlpatterns = [
-        path(_PATHS[0][1:], view("trace.html", "django")),
-        path(_PATHS[1][1:], view("constant.html", "django")),
-        path(_PATHS[2][1:], view("trace.html", "jinja2")),
-        path(_PATHS[3][1:], view("constant.html", "jinja2")),
-        path(_FLOOR_PATHS[0][1:], view("floor.html", "django")),
-        path(_FLOOR_PATHS[1][1:], view("floor.html", "jinja2")),
-        path(_UNTAGGED_PATHS[0][1:], view("untagged.html", "django")),
-        path(_UNTAGGED_PATHS[1][1:], view("untagged.html", "jinja2")),
-    ]
+    def page(request: HttpRequest, engine: str, name: str) -> HttpResponse:
+        return render(request, f"{name}.html", _CONTEXT, using=backends[engine])
+
+    # One pattern for every page, so that each costs Django the same to resolve (a list of
+    # patterns is tried in order: a later page would pay for the ones before it).
+    urlpatterns = [path("<str:engine>/<str:name>/", page)]
     django_templates = {
         "trace.html": _PAGE.format(head="{% load metatrace %}{% trace_meta %}"),
-        "constant.html": _PAGE.format(head=_CONSTANT_META),
+        "constant.html": _PAGE.format(head=CONSTANT_META),
         "floor.html": _PAGE.format(head="{% load bench_floor %}{% constant_meta %}"),
         "untagged.html": _PAGE.format(head=_UNTAGGED_META),
     }
     jinja_templates = {
         "trace.html": _PAGE.format(head="{{ trace_meta() }}"),
-        "constant.html": _PAGE.format(head=_CONSTANT_META),
+        "constant.html": _PAGE.format(head=CONSTANT_META),
         "floor.html": _PAGE.format(head="{{ constant_meta() }}"),
         "untagged.html": _PAGE.format(head=_UNTAGGED_META),
     }
@@ -192,7 +187,7 @@ def bench_django(rounds: int, seconds: float) -> list[Row]:
         lowest = _client(floor, floor_path, False)
         middleware_only = _client(traced, untagged_path, False)
         assert lowest() == reference()
-        untagged = reference().replace(_CONSTANT_META.encode(), _UNTAGGED_META.encode())
+        untagged = reference().replace(CONSTANT_META.encode(), _UNTAGGED_META.encode())
         assert middleware_only() == untagged
         t = compare([reference, lowest, middleware_only], rounds, seconds)
         for name, index in (

@@ -14,11 +14,10 @@ from django import template
 from django.http import HttpRequest, HttpResponseBase
 from markupsafe import Markup
 
-from .micro import BAGGAGE, SENTRY_TRACE
+from .django_bench import CONSTANT_META as _CONSTANT_HTML
+from .micro import SENTRY_TRACE
 
-CONSTANT_META = Markup(
-    f'<meta name="sentry-trace" content="{SENTRY_TRACE}"><meta name="baggage" content="{BAGGAGE}">'
-)
+CONSTANT_META = Markup(_CONSTANT_HTML)  # the constant page's tags, as a tag would return them
 _SERVER_TIMING = f'sentry-trace;desc="{SENTRY_TRACE}"'
 
 register = template.Library()
