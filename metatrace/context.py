@@ -218,7 +218,7 @@ class TraceContext:
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
         if dsc:
             fields += (("baggage", baggage),)
-            html += f'<meta name="baggage" content="{escape(baggage)}">'
+            html += f'<meta name="baggage" content="{_escaped(baggage)}">'
         if config.w3c:
             traceparent = formats.format_traceparent(trace_id, span_id, sampled)
             fields += (("traceparent", traceparent),)
@@ -494,6 +494,14 @@ def _hex_ids(rand: int) -> tuple[str, str]:
         trace_id = f"{((rand >> 64) & _MASK128) or 1:032x}"
         span_id = f"{(rand & _MASK64) or 1:016x}"
     return trace_id, span_id
+
+
+def _escaped(text: str) -> str:
+    """markupsafe's escape of `text`, skipped when it holds none of the characters it
+    replaces (the common baggage: its octets may hold & < > ' but rarely do)."""
+    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
+        return escape(text)
+    return text
 
 
 def _same_org(config: Config, theirs: str | None) -> bool:

@@ -71,6 +71,24 @@ _UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
 # per member. Keys hold no '=' ',' ';' and values no ',' ';', so this cannot backtrack.
 _PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*"
 _PLAIN_HEADER_RE = re.compile(rf"{_PLAIN_MEMBER}(?:,{_PLAIN_MEMBER})*")
+# The common header, read with two C-level scans and no Python loop: no optional whitespace,
+# no key that readers decode ('%' or '+'), and sentry values that are canonical as they came
+# (see `_canonical_value`): no '+', only ASCII escapes, none of them whitespace at an end.
+_SPACE_ESCAPE = r"%(?:0[9a-dA-D]|1[c-fC-F]|20)"
+_PLAIN_KEY = r"[!#$&'*\-.^_`|~0-9A-Za-z]++"
+_PLAIN_OCTET = r"[\x21\x23\x24\x26-\x2a\x2d-\x3a\x3c-\x5b\x5d-\x7e]"  # no '%' or '+'
+# Not empty, then runs of plain octets between escapes (a repeat of a class, not of a group).
+_CANONICAL_VALUE = (
+    rf"(?!{_SPACE_ESCAPE})(?={_PLAIN_OCTET}|%)"
+    rf"{_PLAIN_OCTET}*+(?:%[0-7][0-9A-Fa-f]{_PLAIN_OCTET}*+)*(?<!{_SPACE_ESCAPE})"
+)
+# In the header after a comma, whole members only: (field, value) of each simple sentry member,
+# (key, member) of each simple other one. A literal first character lets the engine skip
+# from comma to comma; when the two together match once per comma, the header is simple.
+_SENTRY_ITEMS_RE = re.compile(rf",sentry-({_PLAIN_KEY})=({_CANONICAL_VALUE})(?![^,])")
+_OTHER_MEMBERS_RE = re.compile(
+    rf",(?!sentry-)(?=({_PLAIN_KEY})=)({_PLAIN_KEY}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*)(?![^,])"
+)
 # A property is `key` or `key=value`; an empty one (as in a trailing ';') is dropped, since
 # W3C's grammar has none and OpenTelemetry rejects the whole member for it.
 _PROPERTY_RE = re.compile(rf"[ \t]*(?:({_TOKEN})(?:[ \t]*=[ \t]*({_OCTETS}))?[ \t]*)?")
@@ -154,6 +172,31 @@ def parse_baggage(value: str) -> Baggage:
         not value.isascii() and len(value.encode("utf-8", "surrogatepass")) > BAGGAGE_MAX_BYTES
     ):
         return EMPTY_BAGGAGE
+    simple = _simple_baggage(value)
+    return simple if simple is not None else _parsed_members(value)
+
+
+def _simple_baggage(value: str) -> Baggage | None:
+    """`_parsed_members(value)` for the common header (see `_SENTRY_ITEMS_RE`), with dicts
+    built in C; None for any other header."""
+    if len(value) > BAGGAGE_MAX_MEMBER_BYTES:  # within it, no member is over its limit
+        return None
+    listed = "," + value
+    commas = listed.count(",")
+    if commas > BAGGAGE_MAX_MEMBERS:
+        return None
+    items = _SENTRY_ITEMS_RE.findall(listed)
+    members = _OTHER_MEMBERS_RE.findall(listed)
+    if len(items) + len(members) != commas:
+        return None  # a member of another shape
+    # Repeated keys keep the position of the first and the value of the last, as in a dict.
+    sentry = dict(items)
+    sentry.pop("__proto__", None)
+    return Baggage(sentry, tuple(dict(members).values()))
+
+
+def _parsed_members(value: str) -> Baggage:
+    """`parse_baggage` member by member: any header within the byte limit."""
     if not (value.isascii() and _PLAIN_HEADER_RE.fullmatch(value)):
         value = _well_formed(value)
     sentry: dict[str, str] = {}
@@ -323,6 +366,11 @@ def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] =
 
 def fit_sentry(sentry_encoded: dict[str, str]) -> tuple[dict[str, str], str]:
     """`fit_baggage` of sentry items alone: the items kept, and their members joined."""
+    if KNOWN_FIELDS.issuperset(sentry_encoded):
+        # The common DSC: fields written as they are, and fewer than the member limit.
+        joined = ",".join([f"sentry-{field}={value}" for field, value in sentry_encoded.items()])
+        if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES:
+            return sentry_encoded, joined
     members = _sentry_members(sentry_encoded)
     joined = ",".join(members)
     if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +10,7 @@ import metatrace
 from metatrace import formats
 from metatrace.context import TraceContext
 from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, encodable, trace_meta_elements
+from tests.strategies import Header, baggage_headers, members, octets, percent_escapes, tokens
 
 # Header values as text, and as raw bytes decoded the way WSGI servers do (latin-1).
 header_text = st.one_of(
@@ -93,3 +95,94 @@ def test_a_valid_trace_survives_any_baggage(flag: str, baggage: str) -> None:
     context = TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}{flag}", baggage)
     assert context.trace_id == INCOMING_TRACE
     assert context.parent_span_id == INCOMING_SPAN
+
+
+# Members of the shapes the one-pass reading of a header takes, and the shapes next to them
+# that it must leave to the member-by-member one: a decoded key, a sentry value to decode or
+# re-encode, a property on a sentry member, an empty field, a field no reader can hold.
+_near_simple_values = st.one_of(
+    octets(),
+    percent_escapes(),
+    st.sampled_from(["%20x", "x%20", "%0Ax", "x%0a", "%7e", "a+b", "%C3%A9", "%c3%a9", "%FF"]),
+    st.sampled_from(["%2", "=x=", "%1C", "x%1c", "%09", "0.5", "true", "'&<>'"]),
+)
+_near_simple_members = st.one_of(
+    members(keys=tokens(percent=False), spaced=False),
+    members(keys=tokens(), spaced=False),
+    members(
+        keys=st.sampled_from(
+            [
+                "sentry-trace_id",
+                "sentry-release",
+                "sentry-__proto__",
+                "sentry-",
+                "sentry-a-b",
+                "sentry%2Drelease",
+                "Sentry-release",
+                "sentry-x+y",
+                "sentry-sample_rand",
+            ]
+        ),
+        values=_near_simple_values,
+        spaced=False,
+    ),
+)
+
+
+@fast
+@given(baggage_headers(_near_simple_members, max_members=12, unique=False))
+def test_the_one_pass_reading_agrees_with_the_member_by_member_one(header: Header) -> None:
+    simple = formats._simple_baggage(header.text)
+    if simple is not None:
+        assert simple == formats._parsed_members(header.text)
+    assert formats.parse_baggage(header.text) == formats._parsed_members(header.text)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "sentry-__proto__=x,sentry-release=1",
+        "a=1,sentry-release=1,b=2,a=3,sentry-release=2,sentry-environment=p",
+        "sentry-release=%7Bx%7D,k=v;p;q=%20",
+    ],
+)
+def test_the_one_pass_reading_of_repeats_and_unreadable_fields(header: str) -> None:
+    simple = formats._simple_baggage(header)
+    assert simple is not None
+    assert simple == formats._parsed_members(header)
+
+
+@fast
+@given(header_text)
+def test_the_one_pass_reading_agrees_on_any_text(value: str) -> None:
+    simple = formats._simple_baggage(value)
+    if simple is not None:
+        assert simple == formats._parsed_members(value)
+
+
+def test_the_common_headers_take_the_one_pass_reading() -> None:
+    """What sentry-python and metatrace itself send: the one-pass reading, or the speed of
+    the continued trace (bench/) is lost without a test noticing."""
+    from sentry_sdk.tracing_utils import Baggage as SentryBaggage
+
+    items = {
+        "trace_id": INCOMING_TRACE,
+        "public_key": "49d0f7386ad645858ae85020e393bef3",
+        "release": "shop@1.4.2",
+        "environment": "production",
+        "transaction": "GET /checkout/{step}",
+        "sample_rate": "0.25",
+        "sample_rand": "0.123456",
+        "sampled": "true",
+    }
+    sentry_python = SentryBaggage(items, third_party_items="vendor=a%20b;p=1").serialize(
+        include_third_party=True
+    )
+    metatrace.configure(public_key="abc", release="shop@1.4.2", traces_sample_rate=0.5)
+    ours = TraceContext(f"{INCOMING_TRACE}-{INCOMING_SPAN}-1", sentry_python).headers()["baggage"]
+    for header in (sentry_python, ours):
+        simple = formats._simple_baggage(header)
+        assert simple is not None, header
+        assert simple == formats._parsed_members(header)
+        assert simple.sentry == items
+        assert simple.third_party == ("vendor=a%20b;p=1",)

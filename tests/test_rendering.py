@@ -9,7 +9,7 @@ import jinja2
 import pytest
 from django.template import TemplateSyntaxError, engines
 from django.test import RequestFactory
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import metatrace
 from metatrace.jinja import TraceMetaExtension, install
@@ -113,8 +113,12 @@ def test_attribute_is_html_escaped_even_where_baggage_allows_the_character(
     )
     html = metatrace.trace_meta()
     assert isinstance(html, Markup)
-    assert decode_baggage(parse_trace_meta(html)["baggage"])["transaction"] == f"a{char}b"
+    baggage = parse_trace_meta(html)["baggage"]
+    assert decode_baggage(baggage)["transaction"] == f"a{char}b"
     assert html.count("<") == 2 and html.count(">") == 2
+    # Escaped as markupsafe escapes it, a raw ' included (valid HTML between double quotes,
+    # but the escaping must not depend on which quotes the tag uses).
+    assert f'<meta name="baggage" content="{escape(baggage)}">' in html
 
 
 @pytest.mark.parametrize("arguments", ["'x'", "as", "as a b", "to x"])
