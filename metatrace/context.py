@@ -25,6 +25,7 @@ from .formats import ZERO_SPAN, ZERO_TRACE
 
 logger = logging.getLogger("metatrace")
 
+_new_tuple = tuple.__new__
 _MASK64 = (1 << 64) - 1
 _MASK128 = (1 << 128) - 1
 # A sample_rand every reader takes for the same number: Python's float() and JavaScript's
@@ -201,7 +202,9 @@ class TraceContext:
             and self._starts
             and not (self._sentry_trace or self._traceparent or self._baggage)
         ):
-            head = _head(config)
+            head = _head_cache
+            if head is None or head.config is not config:
+                head = _head(config)
             if head.members is not None:
                 self._resolved, self._meta = self._start(config, head)
                 return self._meta
@@ -256,7 +259,8 @@ class TraceContext:
                 f"sentry-trace_id={trace_id}{head.members},sentry-sample_rate={head.rate},"
                 f"sentry-sample_rand={sample_rand},sentry-sampled={flag}"
             )
-        state = _Resolved(trace_id, None, sampled, dsc, baggage, (), baggage, None)
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function, half of this cost.
+        state = _new_tuple(_Resolved, (trace_id, None, sampled, dsc, baggage, (), baggage, None))
         html = (
             f'<meta name="sentry-trace" content="{sentry_trace}">'
             f'<meta name="baggage" content="{baggage}">'
@@ -342,15 +346,10 @@ class TraceContext:
         # members lead it, so the ones that fit do not depend on the third-party ones.
         dsc, header = formats.fit_sentry(dsc)
         third_party = baggage.third_party
-        return _Resolved(
-            trace_id,
-            parent_span_id,
-            sampled,
-            dsc,
-            header,
-            third_party,
-            None if third_party else header,
-            tracestate,
+        outgoing = None if third_party else header
+        return _new_tuple(  # as in _start
+            _Resolved,
+            (trace_id, parent_span_id, sampled, dsc, header, third_party, outgoing, tracestate),
         )
 
     def _head_dsc(
