@@ -202,9 +202,7 @@ class TraceContext:
             and self._starts
             and not (self._sentry_trace or self._traceparent or self._baggage)
         ):
-            head = _head_cache
-            if head is None or head.config is not config:
-                head = _head(config)
+            head = _head(config)
             if head.members is not None:
                 self._resolved, self._meta = self._start(config, head)
                 return self._meta

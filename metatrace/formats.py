@@ -65,24 +65,25 @@ _TRACEPARENT_RE = re.compile(
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]++"
 _OCTETS = r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*+"
 _MEMBER_RE = re.compile(rf"[ \t]*({_TOKEN})[ \t]*=[ \t]*({_OCTETS})[ \t]*((?:;[^,]*)?)")
-# Percent-escapes that are all ASCII decode without error, so such values need no decoding.
-_ASCII_ESCAPES_RE = re.compile(r"[^%]*+(?:%[0-7][0-9A-Fa-f][^%]*+)*")
 _UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
 # A header with no optional whitespace at all, the common case, is split without a regex
 # per member. Keys hold no '=' ',' ';' and values no ',' ';', so this cannot backtrack.
 _PLAIN_MEMBER = rf"{_TOKEN}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*"
 _PLAIN_HEADER_RE = re.compile(rf"{_PLAIN_MEMBER}(?:,{_PLAIN_MEMBER})*")
-# The common header, read with two C-level scans and no Python loop: no optional whitespace,
-# no key that readers decode ('%' or '+'), and sentry values that are canonical as they came
-# (see `_canonical_value`): no '+', only ASCII escapes, none of them whitespace at an end.
+# A sentry value that every reader decodes to the same text as it came: not empty, no '+'
+# (OpenTelemetry reads a space), only ASCII escapes (they decode without error), and no escape
+# of what str.strip() removes at either end. Runs of plain octets between escapes: a repeat of
+# a class, not of a group.
 _SPACE_ESCAPE = r"%(?:0[9a-dA-D]|1[c-fC-F]|20)"
-_PLAIN_KEY = r"[!#$&'*\-.^_`|~0-9A-Za-z]++"
 _PLAIN_OCTET = r"[\x21\x23\x24\x26-\x2a\x2d-\x3a\x3c-\x5b\x5d-\x7e]"  # no '%' or '+'
-# Not empty, then runs of plain octets between escapes (a repeat of a class, not of a group).
 _CANONICAL_VALUE = (
     rf"(?!{_SPACE_ESCAPE})(?={_PLAIN_OCTET}|%)"
     rf"{_PLAIN_OCTET}*+(?:%[0-7][0-9A-Fa-f]{_PLAIN_OCTET}*+)*(?<!{_SPACE_ESCAPE})"
 )
+_CANONICAL_VALUE_RE = re.compile(_CANONICAL_VALUE)
+# The common header, read with two C-level scans and no Python loop: no optional whitespace,
+# no key that readers decode ('%' or '+'), and sentry values that are canonical as they came.
+_PLAIN_KEY = r"[!#$&'*\-.^_`|~0-9A-Za-z]++"
 # In the header after a comma, whole members only: (field, value) of each simple sentry member,
 # (key, member) of each simple other one. A literal first character lets the engine skip
 # from comma to comma; when the two together match once per comma, the header is simple.
@@ -115,10 +116,6 @@ KNOWN_FIELDS = frozenset(
         "replay_id",
         "user_segment",
     }
-)
-# ASCII escapes of what str.strip() removes: a value that starts or ends with one is decoded.
-_SPACE_ESCAPES = frozenset(
-    f"%{code:02{case}}" for code in (*range(0x09, 0x0E), *range(0x1C, 0x21)) for case in "xX"
 )
 # A JavaScript object drops a "__proto__" property: @sentry/core could never see that field.
 _UNREADABLE_FIELDS = frozenset({"__proto__"})
@@ -244,19 +241,12 @@ def _decode(text: str) -> str | None:
 def _canonical_value(raw: str) -> str | None:
     """A sentry value that every reader decodes to the same text, or None if none can.
 
-    A value without '+' whose escapes are all ASCII, and do not put whitespace at its ends,
-    is such a value as it came (the common case); any other is decoded and encoded again.
+    A value that `_CANONICAL_VALUE_RE` matches is such a value as it came (the common case);
+    any other is decoded and encoded again.
     """
     if not raw:
         return None  # @sentry/core skips an empty value, sentry-python keeps it
-    if "+" not in raw and (
-        "%" not in raw
-        or (
-            raw[:3] not in _SPACE_ESCAPES
-            and raw[-3:] not in _SPACE_ESCAPES
-            and _ASCII_ESCAPES_RE.fullmatch(raw)
-        )
-    ):
+    if _CANONICAL_VALUE_RE.fullmatch(raw):
         return raw
     decoded = _decode(raw)
     return None if decoded is None else encode_value(decoded)
@@ -368,11 +358,6 @@ def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] =
 
 def fit_sentry(sentry_encoded: dict[str, str]) -> tuple[dict[str, str], str]:
     """`fit_baggage` of sentry items alone: the items kept, and their members joined."""
-    if KNOWN_FIELDS.issuperset(sentry_encoded):
-        # The common DSC: fields written as they are, and fewer than the member limit.
-        joined = ",".join([f"sentry-{field}={value}" for field, value in sentry_encoded.items()])
-        if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES:
-            return sentry_encoded, joined
     members = _sentry_members(sentry_encoded)
     joined = ",".join(members)
     if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:
@@ -418,6 +403,8 @@ def fit_baggage(
 
 
 def _sentry_members(sentry_encoded: Mapping[str, str]) -> list[str]:
+    if KNOWN_FIELDS.issuperset(sentry_encoded):  # the common DSC: no field needs a check
+        return [f"{SENTRY_PREFIX}{field}={value}" for field, value in sentry_encoded.items()]
     return [
         f"{SENTRY_PREFIX}{field if field in KNOWN_FIELDS else encode_field(field)}={value}"
         for field, value in sentry_encoded.items()
