@@ -199,7 +199,9 @@ PREDICATES: dict[str, Predicate] = {
         for part in (k, v.split(";")[0])
     ),
     "field-dash": lambda c, _: any("-" in _loose(k).strip()[7:] for k, _v in _sentry_pairs(c)),
-    "empty-value": lambda c, _: any(not v.split(";")[0].strip() for _k, v in _sentry_pairs(c)),
+    "empty-value": lambda c, _: any(
+        not _loose(v.split(";")[0]).strip() for _k, v in _sentry_pairs(c)
+    ),
     "bad-escape": lambda c, _: any(
         _has_bad_escape(k) or _has_bad_escape(v.split(";")[0]) for k, v in _pairs(c)
     ),
@@ -528,6 +530,8 @@ TRICKY: list[Case] = [
     {},
     # Encodings, case, whitespace
     {"sentry-trace": ST, "baggage": f"{DSC},sentry-release=a+b,sentry-environment=%20prod%20"},
+    {"baggage": "sentry-environment=%20"},  # decodes to nothing (found by the generated cases)
+    {"sentry-trace": ST, "baggage": f"{DSC},sentry-environment=%09%20,sentry-dist=%0A"},
     {"sentry-trace": ST, "baggage": f"{DSC},sentry-user-segment=vip,sentry-user=%E2%82%AC"},
     {"sentry-trace": ST, "baggage": f"{DSC},sentry-release=%FF,sentry-dist=100%,k%FF=v"},
     {"sentry-trace": ST, "baggage": f"{DSC},Sentry-release=x,SENTRY-release=y,sentry-=z"},
