@@ -352,6 +352,30 @@ def _check_value_character(char: str, space: str) -> None:
     assert (prop == (f"k=v;p={value}",)) is valid, repr(value)
     sentry = formats.parse_baggage(f"sentry-release={value}").sentry
     assert (sentry.get("release") == value) is (char in OCTETS), repr(value)
+    # Spelled as it came, in the one-pass reading and member by member (with whitespace), with
+    # an escape beside it or not: only '%' and '+' make a value that readers could decode
+    # differently.
+    for escaped in (value, f"{value}%41"):
+        for header in (f"sentry-release={escaped}", f"{space}sentry-release={escaped}{space}"):
+            encoded = formats.parse_baggage(header).sentry_encoded
+            canonical = char in OCTETS and char not in "%+"
+            assert (encoded == {"release": escaped}) is canonical, header
+
+
+# What str.strip() removes, once decoded: 0x09-0x0D and 0x1C-0x20.
+_STRIPPED = [*range(0x09, 0x0E), *range(0x1C, 0x21)]
+
+
+@pytest.mark.parametrize("code", _STRIPPED, ids=[f"{code:02x}" for code in _STRIPPED])
+def test_sentry_values_with_whitespace_escaped_at_an_end_are_stripped(code: int) -> None:
+    for escape in (f"%{code:02x}", f"%{code:02X}"):
+        for value in (f"{escape}v", f"v{escape}", f"{escape}v{escape}"):
+            for header in (f"sentry-release={value}", f"sentry-release={value} "):
+                assert formats.parse_baggage(header).sentry_encoded == {"release": "v"}, header
+        inside = f"a{escape}b"  # kept as it came: every reader decodes it alike
+        assert formats.parse_baggage(f"sentry-release={inside}").sentry_encoded == {
+            "release": inside
+        }
 
 
 def test_values_may_be_empty_but_keys_may_not() -> None:

@@ -160,7 +160,7 @@ def mutants_of(module: str) -> Iterator[Mutant]:
 
 
 def _drop_element(
-    module: str, text: str, node: ast.expr, index: int, element: ast.expr, position: object
+    module: str, text: str, node: ast.AST, index: int, element: ast.expr, position: object
 ) -> Mutant:
     """The collection display with one element (for a dict, one key and its value) removed."""
     pos = position  # typed loosely: a closure over the module's line offsets
@@ -442,6 +442,7 @@ def main() -> int:
             json.dumps(
                 {
                     "modules": arguments.modules,
+                    "match": arguments.match,  # a partial run when not empty
                     "finished": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
                     "counts": counts,
                     "mutants": [

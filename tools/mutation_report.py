@@ -71,6 +71,12 @@ def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], l
             if status != "not checked" or name not in statuses
         )
         saved = json.loads(module_json.read_text(encoding="utf-8")) if module_json.exists() else {}
+        if not saved.get("match"):
+            # Every module-level mutant of these modules, made from their current source:
+            # an earlier set's others were made from constants that are gone.
+            covered = set(saved.get("modules", []))
+            for key in [key for key, old in module_level.items() if old["module"] in covered]:
+                del module_level[key]
         for mutant in saved.get("mutants", []):
             module_level[f"{mutant['module']}: {mutant['description']}"] = mutant
         run = {_module_of(name) for name, status in checked.items() if status != "not checked"}
