@@ -21,6 +21,8 @@ _FIELDS = {
 _LENGTHS = frozenset(map(len, _FIELDS))
 
 Raw = tuple[str | None, str | None, str | None, str | None]
+NOTHING: Raw = (None, None, None, None)
+_ENVIRON_KEYS = ("HTTP_SENTRY_TRACE", "HTTP_BAGGAGE", "HTTP_TRACEPARENT", "HTTP_TRACESTATE")
 
 
 def read_carrier(carrier: Mapping[str, Any]) -> Raw:
@@ -47,13 +49,8 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
 
 def read_environ(environ: Mapping[str, Any]) -> Raw:
     """The fast path for a WSGI environ or Django's request.META."""
-    get = environ.get
-    return _texts(
-        get("HTTP_SENTRY_TRACE"),
-        get("HTTP_BAGGAGE"),
-        get("HTTP_TRACEPARENT"),
-        get("HTTP_TRACESTATE"),
-    )
+    found = tuple(map(environ.get, _ENVIRON_KEYS))  # one C-level loop
+    return NOTHING if found == NOTHING else _texts(*found)  # most page loads: nothing came
 
 
 def read_header_pairs(headers: Iterable[tuple[bytes, bytes]]) -> Raw:

@@ -53,12 +53,14 @@ class Config(NamedTuple):
     allow_cached_tag: bool = False
 
 
-_config: Config | None = None
+# The active settings once configured; hot paths read `configured or get_config()`, which
+# costs no call once it is set.
+configured: Config | None = None
 
 
 def get_config() -> Config:
     """The active settings; the first call reads SENTRY_DSN, SENTRY_RELEASE, SENTRY_ENVIRONMENT."""
-    return _config if _config is not None else configure()
+    return configured if configured is not None else configure()
 
 
 def configure(
@@ -81,7 +83,7 @@ def configure(
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
     """
-    global _config
+    global configured
     dsn = _env_default(dsn, "SENTRY_DSN", "dsn")
     release = _env_default(release, "SENTRY_RELEASE", "release")
     environment = _env_default(environment, "SENTRY_ENVIRONMENT", "environment")
@@ -136,7 +138,7 @@ def configure(
     targets = _targets(propagation_targets)
     if public_key and not environment:
         environment = "production"  # what Sentry's SDKs report when none is set
-    _config = Config(
+    configured = Config(
         public_key=public_key,
         org_id=org_id,
         release=release,
@@ -151,7 +153,7 @@ def configure(
         inject=inject,
         allow_cached_tag=allow_cached_tag,
     )
-    return _config
+    return configured
 
 
 class Dsn(NamedTuple):

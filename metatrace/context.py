@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from math import ceil
 from random import getrandbits
 from types import MappingProxyType, TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from markupsafe import Markup, escape
 
@@ -26,6 +26,7 @@ from .formats import ZERO_SPAN, ZERO_TRACE
 logger = logging.getLogger("metatrace")
 
 _new_tuple = tuple.__new__
+_NOTHING: tuple[None, None, None, None] = (None, None, None, None)
 _MASK64 = (1 << 64) - 1
 _MASK128 = (1 << 128) - 1
 # A sample_rand every reader takes for the same number: Python's float() and JavaScript's
@@ -46,9 +47,31 @@ class _Resolved(NamedTuple):
     tracestate: str | None  # the traceparent's, if the trace continued is its trace
 
 
-# What a page carries, for the configuration it was rendered with: (name, value) pairs for
-# Server-Timing, and the tags.
-_Rendered = tuple[Config, tuple[tuple[str, str], ...], Markup]
+class Rendered(NamedTuple):
+    """What a page carries, rendered once for the configuration `config`."""
+
+    config: Config
+    tags: Markup  # the escaped <meta> tags
+    server_timing: str  # the same values as Server-Timing entries ("" for none)
+    trace_id: bytes  # ASCII, to search a page's bytes for
+    # The tags' values, unescaped; None for a tag the page does not carry.
+    sentry_trace: str | None
+    baggage: str | None
+    traceparent: str | None
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """(name, value) of each tag, in their order."""
+        pairs = (
+            ("sentry-trace", self.sentry_trace),
+            ("baggage", self.baggage),
+            ("traceparent", self.traceparent),
+        )
+        return tuple((name, value) for name, value in pairs if value is not None)
+
+
+# sentry-trace, baggage, traceparent, tracestate, as they came.
+_Incoming = tuple[str | None, str | None, str | None, str | None]
 
 
 class _Span(NamedTuple):
@@ -60,18 +83,17 @@ class _Span(NamedTuple):
 class TraceContext:
     """One request's (or job's) place in a trace. Read-only; parsed on first use."""
 
-    __slots__ = (
-        "_baggage",
-        "_fitted",
-        "_headers",
-        "_meta",
-        "_rand",
-        "_resolved",
-        "_sentry_trace",
-        "_traceparent",
-        "_tracestate",
-    )
-    _starts = True  # with nothing incoming, this context starts a trace of its own
+    __slots__ = ("_fitted", "_headers", "_incoming", "_meta", "_rand", "_resolved")
+    # The raw incoming strings, parsed on first use; None when nothing came in (a tracestate
+    # alone is nothing: it travels only with its traceparent), and this context starts a trace.
+    _incoming: _Incoming | None
+    # 64 bits of span id, 128 of trace id (used if we start the trace), 64 for sample_rand.
+    _rand: int
+    _resolved: _Resolved | None
+    _fitted: tuple[tuple[str, ...], str] | None  # third-party kept, header
+    # Rendered output, valid for the configuration it was rendered with.
+    _meta: Rendered | None
+    _headers: tuple[Config, dict[str, str]] | None
 
     def __init__(
         self,
@@ -80,18 +102,13 @@ class TraceContext:
         traceparent: str | None = None,
         tracestate: str | None = None,
     ) -> None:
-        self._sentry_trace = sentry_trace
-        self._baggage = baggage
-        self._traceparent = traceparent
-        self._tracestate = tracestate
-        # 64 bits of span id, 128 of trace id (used if we start the trace), 64 for sample_rand.
+        self._incoming = (
+            (sentry_trace, baggage, traceparent, tracestate)
+            if sentry_trace or baggage or traceparent
+            else None
+        )
         self._rand = getrandbits(256)
-        self._resolved: _Resolved | None = None
-        self._fitted: tuple[tuple[str, ...], str] | None = None  # third-party kept, header
-        # Rendered output, valid for the configuration it was rendered with: what a page
-        # carries (for the tags and Server-Timing), and the tags.
-        self._meta: _Rendered | None = None
-        self._headers: tuple[Config, dict[str, str]] | None = None
+        self._resolved = self._fitted = self._meta = self._headers = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.sentry_trace}>"
@@ -180,61 +197,40 @@ class TraceContext:
 
     def meta(self) -> Markup:
         """The escaped `<meta>` tags for this context, rendered once and cached."""
-        config = _settings.get_config()
-        cached = self._meta
-        if cached is None or cached[0] is not config:
-            cached = self._render(config)
-        return cached[2]
-
-    def page_fields(self) -> tuple[tuple[str, str], ...]:
-        """What the tags carry, as (name, value) pairs, unescaped: for Server-Timing."""
-        config = _settings.get_config()
+        config = _settings.configured or _settings.get_config()
         cached = self._meta
         if cached is None or cached[0] is not config:
             cached = self._render(config)
         return cached[1]
 
-    def _render(self, config: Config) -> _Rendered:
-        """Decide once what a page carries; the tags and `page_fields()` both come from here."""
-        state = self._resolved
-        if (
-            state is None
-            and self._starts
-            and not (self._sentry_trace or self._traceparent or self._baggage)
-        ):
-            head = _head(config)
-            if head.members is not None:
-                self._resolved, self._meta = self._start(config, head)
-                return self._meta
-        state = self._resolve()
-        trace_id, _, sampled, dsc, baggage = state[:5]
-        span_id = self.span_id
-        # The ids are hex by construction (parsed by a strict regex or formatted from ints),
-        # so only the baggage, whose values came from the request, needs escaping.
-        fields: tuple[tuple[str, str], ...] = ()
-        html = ""
-        if self._renders_sentry_trace(state):
-            sentry_trace = formats.format_sentry_trace(trace_id, span_id, sampled)
-            fields = (("sentry-trace", sentry_trace),)
-            html = f'<meta name="sentry-trace" content="{sentry_trace}">'
-        if dsc:
-            fields += (("baggage", baggage),)
-            html += f'<meta name="baggage" content="{_escaped(baggage)}">'
-        if config.w3c:
-            traceparent = formats.format_traceparent(trace_id, span_id, sampled)
-            fields += (("traceparent", traceparent),)
-            html += f'<meta name="traceparent" content="{traceparent}">'
-        # str.__new__: `html` is already safe text; Markup() would check it for __html__.
-        self._meta = (config, fields, str.__new__(Markup, html))
-        return self._meta
+    def page(self) -> Rendered:
+        """What a page carries: the tags, and the same values for Server-Timing."""
+        config = _settings.configured or _settings.get_config()
+        cached = self._meta
+        if cached is None or cached[0] is not config:
+            cached = self._render(config)
+        return cached
 
-    def _start(self, config: Config, head: _Head) -> tuple[_Resolved, _Rendered]:
-        """A trace we start with a key, resolved and rendered in one step from the part of
-        the DSC that the settings fix: what `_complete` and the rest of `_render` make of it
-        (the tests compare the two), with no escaping, since every value is hex, a decimal
-        or a setting that `encode_value` encoded."""
+    def page_fields(self) -> tuple[tuple[str, str], ...]:
+        """What the tags carry, as (name, value) pairs, unescaped: for Server-Timing."""
+        return self.page().fields
+
+    def _render(self, config: Config) -> Rendered:
+        """Decide once what a page carries; the tags and Server-Timing both come from here.
+
+        A trace we start with a key (most page loads) is resolved and rendered here in one
+        step, from the part of the DSC that the settings fix: what `_complete` and
+        `_render_resolved` make of it (the tests compare the two), with no escaping, since
+        every value is hex, a decimal or a setting that `encode_value` encoded.
+        """
+        head = _head_cache  # _head(config), inline: this runs for most page loads
+        if head is None or head.config is not config:
+            head = _head(config)
+        if self._incoming is not None or self._resolved is not None or head.members is None:
+            self._meta = self._render_resolved(config)
+            return self._meta
         rand = self._rand
-        text = rand.to_bytes(32, "big").hex()  # _hex_ids(), inline: this is the hot path
+        text = rand.to_bytes(32, "big").hex()  # _hex_ids(), inline
         trace_id = text[16:48]
         span_id = text[48:]
         if trace_id == ZERO_TRACE or span_id == ZERO_SPAN:
@@ -242,33 +238,78 @@ class TraceContext:
         draw = (rand >> 192) % 1_000_000  # as _sample_rand() draws it, undecided
         sample_rand = "0.%06d" % draw  # noqa: UP031 (twice as fast as the f-string of a float)
         rate = config.traces_sample_rate
-        dsc = head.dsc_template.copy()  # its keys in their order: filling them keeps it
-        dsc["trace_id"] = trace_id
-        dsc["sample_rand"] = sample_rand
+        # The template's keys are in their order: filling them in keeps it.
         if rate is None:
             sampled = None
+            dsc = dict(head.dsc_template, trace_id=trace_id, sample_rand=sample_rand)
             sentry_trace = f"{trace_id}-{span_id}"
             baggage = f"sentry-trace_id={trace_id}{head.members},sentry-sample_rand={sample_rand}"
         else:
             sampled = draw / 1_000_000 < rate  # the same float as float(sample_rand)
-            flag = dsc["sampled"] = "true" if sampled else "false"
+            flag = "true" if sampled else "false"
+            dsc = dict(head.dsc_template, trace_id=trace_id, sample_rand=sample_rand, sampled=flag)
             sentry_trace = f"{trace_id}-{span_id}-{'1' if sampled else '0'}"
             baggage = (
                 f"sentry-trace_id={trace_id}{head.members},sentry-sample_rate={head.rate},"
                 f"sentry-sample_rand={sample_rand},sentry-sampled={flag}"
             )
         # tuple.__new__: a NamedTuple's own __new__ is a Python function, half of this cost.
-        state = _new_tuple(_Resolved, (trace_id, None, sampled, dsc, baggage, (), baggage, None))
+        self._resolved = _new_tuple(
+            _Resolved, (trace_id, None, sampled, dsc, baggage, (), baggage, None)
+        )
         html = (
             f'<meta name="sentry-trace" content="{sentry_trace}">'
             f'<meta name="baggage" content="{baggage}">'
         )
-        fields: tuple[tuple[str, str], ...] = (("sentry-trace", sentry_trace), ("baggage", baggage))
+        # No quoted-string escapes: the values hold no quote and no backslash.
+        timing = f'sentry-trace;desc="{sentry_trace}", baggage;desc="{baggage}"'
+        traceparent = None
         if config.w3c:
             traceparent = f"00-{trace_id}-{span_id}-{'00' if sampled is False else '01'}"
             html += f'<meta name="traceparent" content="{traceparent}">'
-            fields += (("traceparent", traceparent),)
-        return state, (config, fields, str.__new__(Markup, html))
+            timing += f', traceparent;desc="{traceparent}"'
+        self._meta = _new_tuple(
+            Rendered,
+            (
+                config,
+                str.__new__(Markup, html),  # `html` is safe: Markup() would look for __html__
+                timing,
+                trace_id.encode(),
+                sentry_trace,
+                baggage,
+                traceparent,
+            ),
+        )
+        return self._meta
+
+    def _render_resolved(self, config: Config) -> Rendered:
+        state = self._resolve()
+        trace_id, _, sampled, dsc, baggage = state[:5]
+        span_id = self.span_id
+        # The ids are hex by construction (parsed by a strict regex or formatted from ints),
+        # so only the baggage, whose values came from the request, needs escaping.
+        sentry_trace = traceparent = None
+        html = timing = ""
+        if self._renders_sentry_trace(state):
+            sentry_trace = formats.format_sentry_trace(trace_id, span_id, sampled)
+            html = f'<meta name="sentry-trace" content="{sentry_trace}">'
+            timing = f"sentry-trace;desc={formats.quoted_string(sentry_trace)}"
+        if dsc:
+            html += f'<meta name="baggage" content="{_escaped(baggage)}">'
+            timing += f", baggage;desc={formats.quoted_string(baggage)}"
+        if config.w3c:
+            traceparent = formats.format_traceparent(trace_id, span_id, sampled)
+            html += f'<meta name="traceparent" content="{traceparent}">'
+            timing += f", traceparent;desc={formats.quoted_string(traceparent)}"
+        return Rendered(
+            config,
+            str.__new__(Markup, html),
+            timing.removeprefix(", "),
+            trace_id.encode(),
+            sentry_trace,
+            baggage if dsc else None,
+            traceparent,
+        )
 
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
         # A trace we started without a public key gets no Sentry tags: @sentry/browser would
@@ -282,25 +323,22 @@ class TraceContext:
         return state
 
     def _parse(self, config: Config) -> _Resolved:
-        if not (self._sentry_trace or self._traceparent or self._baggage):
+        if self._incoming is None and _head(config).members is not None:
             # Most page loads: a browser navigation carries no trace, so we start one.
-            head = _head(config)
-            if head.members is not None:
-                state, self._meta = self._start(config, head)
-                return state
+            self._render(config)  # resolved and rendered in one step
+            return cast(_Resolved, self._resolved)
+        sentry_trace, raw_baggage, traceparent, raw_tracestate = self._incoming or _NOTHING
         incoming = None
-        if self._sentry_trace:
-            incoming = formats.parse_sentry_trace(self._sentry_trace)
+        if sentry_trace:
+            incoming = formats.parse_sentry_trace(sentry_trace)
             if incoming is None:
-                logger.debug(
-                    "metatrace: ignoring malformed sentry-trace %.100r", self._sentry_trace
-                )
+                logger.debug("metatrace: ignoring malformed sentry-trace %.100r", sentry_trace)
         parent = None  # the traceparent, parsed if it matters
-        if incoming is None and self._traceparent:
-            incoming = parent = formats.parse_traceparent(self._traceparent)
+        if incoming is None and traceparent:
+            incoming = parent = formats.parse_traceparent(traceparent)
             if incoming is None:
-                logger.debug("metatrace: ignoring malformed traceparent %.100r", self._traceparent)
-        baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
+                logger.debug("metatrace: ignoring malformed traceparent %.100r", traceparent)
+        baggage = formats.parse_baggage(raw_baggage) if raw_baggage else formats.EMPTY_BAGGAGE
         org_id = baggage.sentry_encoded.get("org_id")
         if incoming is not None and not _same_org(
             config, None if org_id is None else formats.decode_value(org_id)
@@ -311,12 +349,12 @@ class TraceContext:
             trace_id = _hex_ids(self._rand)[0]
             return self._complete(config, trace_id, None, None, baggage, None)
         tracestate = None
-        if self._tracestate and self._traceparent:
+        if raw_tracestate and traceparent:
             # W3C: tracestate belongs to its traceparent; it travels only with that trace.
             if parent is None:
-                parent = formats.parse_traceparent(self._traceparent)
+                parent = formats.parse_traceparent(traceparent)
             if parent is not None and parent.trace_id == incoming.trace_id:
-                tracestate = formats.parse_tracestate(self._tracestate)
+                tracestate = formats.parse_tracestate(raw_tracestate)
         return self._complete(config, *incoming, baggage, tracestate)
 
     def _complete(
@@ -389,7 +427,6 @@ class SpanContext(TraceContext):
     its own span id, not a child of it."""
 
     __slots__ = ("_exact", "_span")
-    _starts = False  # it renders the tracer's span
 
     def __init__(
         self,
@@ -401,7 +438,9 @@ class SpanContext(TraceContext):
         exact: bool,
         tracestate: str | None = None,
     ) -> None:
-        super().__init__(None, baggage, None, tracestate)
+        super().__init__()
+        # Never None: it renders the tracer's span, and never starts a trace of its own.
+        self._incoming = (None, baggage, None, tracestate)
         self._span = _Span(trace_id, span_id, sampled)
         # sentry-sdk: its DSC and baggage go out exactly as it made them.
         self._exact = exact
@@ -415,8 +454,9 @@ class SpanContext(TraceContext):
 
     def _parse(self, config: Config) -> _Resolved:
         trace_id, _span_id, sampled = self._span
-        baggage = formats.parse_baggage(self._baggage) if self._baggage else formats.EMPTY_BAGGAGE
-        tracestate = formats.parse_tracestate(self._tracestate) if self._tracestate else None
+        _, raw_baggage, _, raw_tracestate = self._incoming or _NOTHING
+        baggage = formats.parse_baggage(raw_baggage) if raw_baggage else formats.EMPTY_BAGGAGE
+        tracestate = formats.parse_tracestate(raw_tracestate) if raw_tracestate else None
         if self._exact:
             dsc = (
                 baggage.sentry_encoded if baggage.sentry_encoded.get("trace_id") == trace_id else {}
@@ -428,7 +468,7 @@ class SpanContext(TraceContext):
                 dsc,
                 formats.join_baggage(dsc),
                 baggage.third_party,
-                self._baggage or "",  # sentry-sdk's own, as it made it
+                raw_baggage or "",  # sentry-sdk's own, as it made it
                 tracestate,
             )
         return self._complete(config, trace_id, None, sampled, baggage, tracestate)
@@ -536,25 +576,18 @@ def _sampled(dsc: Mapping[str, str], sampled: bool | None) -> bool | None:
 _active: ContextVar[TraceContext | None] = ContextVar("metatrace_active", default=None)
 
 
-def own() -> TraceContext:
-    """metatrace's active context; if there is none, start a trace and make it active here."""
-    context = _active.get()
-    if context is None:
-        context = TraceContext()
-        _active.set(context)
+def start_active() -> TraceContext:
+    """Start a trace and make it active here: for when no context is (`get_active()`)."""
+    context = TraceContext()
+    _active.set(context)
     return context
 
 
-def get_active() -> TraceContext | None:
-    return _active.get()
-
-
-def activate(context: TraceContext) -> Token[TraceContext | None]:
-    return _active.set(context)
-
-
-def deactivate(token: Token[TraceContext | None]) -> None:
-    _active.reset(token)
+# The context variable's own methods, not wrappers: they run on every request, and a bound
+# method of a C type costs no Python frame.
+get_active: Callable[[], TraceContext | None] = _active.get
+activate: Callable[[TraceContext], Token[TraceContext | None]] = _active.set
+deactivate: Callable[[Token[TraceContext | None]], None] = _active.reset
 
 
 class Scope:

@@ -294,6 +294,14 @@ def format_traceparent(trace_id: str, span_id: str, sampled: bool | None) -> str
     return f"00-{trace_id}-{span_id}-{'00' if sampled is False else '01'}"
 
 
+def quoted_string(value: str) -> str:
+    """An RFC 9110 quoted-string, as a Server-Timing `desc` takes it. The values are baggage
+    octets and hex by construction, so escaping the quote and the backslash is all it takes."""
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{value}"'
+
+
 def parse_tracestate(value: str) -> str | None:
     """A W3C `tracestate`, normalised (no whitespace, no empty members), or None when it
     must be dropped: a malformed member, a repeated key, or over 32 members or 512 characters.

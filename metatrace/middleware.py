@@ -10,11 +10,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
+from . import config as _settings
 from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
 from .context import TraceContext, activate, deactivate, get_active
-from .responses import header_map, read_page
+from .responses import carry_head, header_map, is_html, is_plain, read_page, resized
 from .sources import OTEL
 
 # The context that a TraceMiddleware further out has activated for the request running here.
@@ -60,25 +61,29 @@ class TraceMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        if _nested(request):
-            return self.get_response(request)  # the outer run finishes the response
+        if _request_trace.get() is not None:
+            return self.get_response(_nested(request))  # the outer run finishes the response
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         nesting = _request_trace.set(context)
         try:
-            if get_config().source == OTEL:
+            if (_settings.configured or get_config()).source == OTEL:
                 response = _continued_by_otel(request, self._respond)
             else:
-                response = self._respond(request)
+                # As _respond, inline: the page gets its trace while the request's is current.
+                response = _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
         finally:
             _request_trace.reset(nesting)
             deactivate(token)
-        return _streamed_in_context(response, context)
+        if isinstance(response, StreamingHttpResponse):
+            _stream_in_context(response, context)
+        return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        if _nested(request):
-            return await self.get_response(request)  # type: ignore[misc,no-any-return]
+        if _request_trace.get() is not None:
+            return await self.get_response(_nested(request))  # type: ignore[misc,no-any-return]
+        response: HttpResponseBase
         context = TraceContext(*read_environ(request.META))
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
@@ -91,7 +96,9 @@ class TraceMiddleware:
         finally:
             _request_trace.reset(nesting)
             deactivate(token)
-        return _streamed_in_context(response, context)
+        if isinstance(response, StreamingHttpResponse):
+            _stream_in_context(response, context)
+        return response
 
     # The page gets its trace here, while the request's trace (and a tracer's span) is current.
     def _respond(self, request: HttpRequest) -> HttpResponseBase:
@@ -101,14 +108,11 @@ class TraceMiddleware:
         return _carry_trace(request, await self.get_response(request))  # type: ignore[misc]
 
 
-def _nested(request: HttpRequest) -> bool:
-    """Whether this run is inside a request's: then the inner request gets the active trace
-    (the request's own, or whatever the view made active) and nothing changes."""
-    outer = _request_trace.get()
-    if outer is None:
-        return False
-    request.metatrace = get_active() or outer  # type: ignore[attr-defined]
-    return True
+def _nested(request: HttpRequest) -> HttpRequest:
+    """A run inside a request's: the inner request gets the active trace (the request's own,
+    or whatever the view made active) and nothing changes."""
+    request.metatrace = get_active() or _request_trace.get()  # type: ignore[attr-defined]
+    return request
 
 
 def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -> Any:
@@ -119,34 +123,76 @@ def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -
 
 def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     """What an HTML response carries is decided in responses.py; this applies it."""
-    if not isinstance(response, HttpResponseBase):
-        return response
+    try:
+        # {lowercase name: (name, value)} (Django 3.2 and later): read as a plain dict, it
+        # spares a Python-level call per header.
+        store = response.headers._store
+    except AttributeError:
+        if not isinstance(response, HttpResponseBase):
+            return response
+        return _carry_any(request, response, header_map(response.items()), None)
+    if type(store) is not dict:
+        return _carry_any(request, response, header_map(response.items()), None)
+    content_type = store.get("content-type")
+    if content_type is None:
+        return response  # no page
+    if not (
+        isinstance(response, HttpResponse)
+        and is_plain(store, response.status_code, content_type[1])
+    ):
+        if not is_html(content_type[1]):
+            return response  # API responses, files and the like stop here
+        headers = {name: value for name, (_, value) in store.items()}
+        return _carry_any(request, response, headers, store)
+    content = response.content
+    body, timing = carry_head(content, lambda: _location(request))
+    if body is not content:
+        response.content = body
+        length = store.get("content-length")
+        _apply(response, store, resized(length and length[1], len(body) - len(content)))
+    if timing:
+        # What Django's __setitem__ would store: the value is ASCII, with no line break.
+        store["server-timing"] = ("Server-Timing", timing)
+    return response
+
+
+def _carry_any(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    headers: dict[str, str],
+    store: dict[str, tuple[str, str]] | None,
+) -> HttpResponseBase:
+    """Any response: `read_page` decides its work."""
     complete = isinstance(response, HttpResponse)
-    page = read_page(_header_map(response), response.status_code, complete=complete)
+    page = read_page(headers, response.status_code, complete=complete)
     if page is None:
-        return response  # API responses, files and the like stop here
+        return response
     if page.reads_body:
         content = response.content  # type: ignore[attr-defined]
         body = page.body(content, lambda: _location(request))
         if body is not content:
             response.content = body  # type: ignore[attr-defined]
-    for name, value in page.header_changes().items():
-        if value is not None:
-            response[name] = value
-        elif response.has_header(name):
-            del response[name]
+    _apply(response, store, page.header_changes())
     return response
 
 
-def _header_map(response: HttpResponseBase) -> dict[str, str]:
-    """The response's headers as `read_page` reads them (lowercase names). A plain dict:
-    Django's lookups raise and catch KeyError for each missing header, and its items() goes
-    through the Mapping ABC, a Python-level call per header."""
-    # ResponseHeaders keeps {lowercase name: (name, value)} in `_store` (Django 3.2 and later).
-    store = getattr(response.headers, "_store", None)
-    if type(store) is not dict:
-        return header_map(response.items())
-    return {name: value for name, (_, value) in store.items()}
+def _apply(
+    response: HttpResponseBase,
+    store: dict[str, tuple[str, str]] | None,
+    changes: dict[str, str | None],
+) -> None:
+    for name, value in changes.items():
+        if store is not None:
+            # What Django's __setitem__ would store: the values are ASCII with no line break
+            # (ours, digits, or Server-Timing entries that Django's store held already).
+            if value is None:
+                store.pop(name.lower(), None)
+            else:
+                store[name.lower()] = (name, value)
+        elif value is not None:
+            response[name] = value
+        elif response.has_header(name):
+            del response[name]
 
 
 def _location(request: HttpRequest) -> str:
@@ -155,27 +201,25 @@ def _location(request: HttpRequest) -> str:
     return f"the view {match.view_name!r}" if match is not None else f"the page {request.path!r}"
 
 
-def _streamed_in_context(response: HttpResponseBase, context: TraceContext) -> HttpResponseBase:
-    if isinstance(response, StreamingHttpResponse):
-        content = response.streaming_content
-        response.streaming_content = (
-            _astreamed_in(context, content)  # type: ignore[arg-type]
-            if response.is_async
-            else _streamed_in(context, content)  # type: ignore[arg-type]
-        )
-        # The server closes the response (and the view's iterator) when it is done or the
-        # client went away: that clean-up belongs to the request's trace too.
-        close = response.close
+def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -> None:
+    content = response.streaming_content
+    response.streaming_content = (
+        _astreamed_in(context, content)  # type: ignore[arg-type]
+        if response.is_async
+        else _streamed_in(context, content)  # type: ignore[arg-type]
+    )
+    # The server closes the response (and the view's iterator) when it is done or the
+    # client went away: that clean-up belongs to the request's trace too.
+    close = response.close
 
-        def close_in_context() -> None:
-            token = activate(context)
-            try:
-                close()
-            finally:
-                deactivate(token)
+    def close_in_context() -> None:
+        token = activate(context)
+        try:
+            close()
+        finally:
+            deactivate(token)
 
-        response.close = close_in_context  # type: ignore[method-assign]
-    return response
+    response.close = close_in_context  # type: ignore[method-assign]
 
 
 def _streamed_in(context: TraceContext, content: Iterator[bytes]) -> Iterator[bytes]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
+from . import config as _settings
 from .caching import is_shared_cacheable
 from .config import Config, get_config
 from .context import TraceContext
@@ -34,19 +35,24 @@ _HTML = ("text/html", "application/xhtml+xml")
 
 _HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
 _HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
-# A tag that names a trace, and where its trace id starts. (The baggage tag comes only with a
-# sentry-trace tag, since TraceContext renders a DSC only with one, so that one decides.)
-_ID_PREFIXES = (
-    (b'<meta name="sentry-trace" content="', len(b'<meta name="sentry-trace" content="')),
-    (b'<meta name="traceparent" content="', len(b'<meta name="traceparent" content="00-')),
+# The head's end (as _HEAD_END_RE) or the start of a tag that names a trace, whose id follows
+# (after the version, "00-", in a traceparent). A baggage tag comes only with a sentry-trace
+# tag, since TraceContext renders a DSC only with one; alone, it is no trace's, but it still
+# means the page has its tags.
+_HEAD_SCAN_RE = re.compile(
+    rb'<(?:meta name="(sentry-trace|traceparent)" content="|/[hH][eE][aA][dD]|[bB][oO][dD][yY])'
 )
-_BAGGAGE_PREFIX = b'<meta name="baggage" content="'
+_BAGGAGE_TAG = b'<meta name="baggage" content="'
 # Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
 _TRACE_META_RE = re.compile(
     rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
 )
 # One Server-Timing entry: anything up to a comma that is not inside a quoted-string.
 _TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
+
+# Headers that give a page more work than its head and one Server-Timing header: a shared
+# cache may store it, it is compressed, or the app wrote Server-Timing entries of its own.
+_SHAPING = frozenset({"cache-control", "expires", "content-encoding", "server-timing"})
 
 # Pages that served another trace's tags, by location: each is logged once (bounded).
 _warned: set[str] = set()
@@ -115,7 +121,34 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
         else server_timing is not None and _mentions_trace(server_timing)
     ):
         return None
-    return Page(work, shared, server_timing, size, config)
+    return Page(work, shared, server_timing, length, config)
+
+
+def is_plain(headers: Collection[str], status: int, content_type: str) -> bool:
+    """Whether a complete response with these (lowercase) header names is the common HTML
+    page, which `carry_head` sees to alone: `read_page` would give it HEAD work, and it has
+    no Server-Timing to keep. Most pages are: a 200 with no cache or encoding headers."""
+    return status == 200 and content_type.startswith(_HTML) and _SHAPING.isdisjoint(headers)
+
+
+def carry_head(body: bytes, where: Callable[[], str]) -> tuple[bytes, str]:
+    """For a page that `is_plain`: the body that `Page.body()` gives it, and its Server-Timing
+    value ("" for none). When the body changed, `resized()` says what else does."""
+    config = _settings.configured or _settings.get_config()
+    trace = current()
+    page = trace.page()
+    new = _fixed_head(body, trace, page.trace_id, config.inject, where)
+    return new, page.server_timing if config.server_timing else ""
+
+
+def resized(length: str | None, delta: int) -> dict[str, str | None]:
+    """The headers that describe a body that changed by `delta` bytes (None: removed), for
+    its Content-Length header `length`."""
+    changes: dict[str, str | None] = {}
+    if length is not None and length.isdigit():
+        changes["Content-Length"] = str(int(length) + delta)
+    changes["ETag"] = None  # it described the page as it was
+    return changes
 
 
 def header_map(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -148,7 +181,7 @@ class Page:
         work: Work,
         shared: bool,
         server_timing: str | None,
-        length: int | None,
+        length: str | None,  # the Content-Length header
         config: Config,
     ) -> None:
         self.work = work
@@ -170,7 +203,8 @@ class Page:
             if not count:
                 return body
         elif self.work is _HEAD and self._trace is not None:
-            new = _fixed_head(body, self._trace, self._config.inject, where)
+            trace = self._trace
+            new = _fixed_head(body, trace, trace.page().trace_id, self._config.inject, where)
             if new is body:
                 return body
         else:
@@ -185,9 +219,7 @@ class Page:
         if timing != self._server_timing:
             changes["Server-Timing"] = timing
         if self._delta is not None:
-            if self._length is not None:
-                changes["Content-Length"] = str(self._length + self._delta)
-            changes["ETag"] = None  # it described the page as it was
+            changes.update(resized(self._length, self._delta))
         return changes
 
     def _timing(self) -> str | None:
@@ -196,39 +228,43 @@ class Page:
         if value is not None and _mentions_trace(value):
             value = _without_trace_entries(value)
         if self._trace is not None and self._config.server_timing:
-            ours = ", ".join(
-                [f"{name};desc={_quoted(field)}" for name, field in self._trace.page_fields()]
-            )
+            ours = self._trace.page().server_timing
             if ours:
                 value = f"{value}, {ours}" if value else ours
         return value
 
 
-def _fixed_head(body: bytes, trace: TraceContext, inject: bool, where: Callable[[], str]) -> bytes:
-    """`body` with this trace's tags in its head: stale ones replaced, missing ones injected
-    (when `inject`); `body` itself when it is right as it is."""
+def _fixed_head(
+    body: bytes, trace: TraceContext, ours: bytes, inject: bool, where: Callable[[], str]
+) -> bytes:
+    """`body` with this trace's tags in its head (`ours`: its trace id): stale ones replaced,
+    missing ones injected (when `inject`); `body` itself when it is right as it is."""
+    found = False
+    at = 0
+    # One pass over the head, from tag to tag that names a trace, up to the head's end.
+    while (match := _HEAD_SCAN_RE.search(body, at, HEAD_LIMIT)) is not None:
+        name = match.group(1)
+        if name is None:
+            break  # the head's end
+        at = match.end()
+        if not body.startswith(ours, at + 3 if name == b"traceparent" else at):  # after "00-"
+            return _replaced(body, _head_end(body), trace, where)
+        found = True
+    if found or not inject:
+        return body
+    end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
+    start = _HEAD_START_RE.search(body, 0, end)
+    if start is None or body.find(_BAGGAGE_TAG, 0, end) >= 0:
+        return body
+    meta = str(trace.meta()).encode("ascii")
+    return b"".join((body[: start.end()], meta, body[start.end() :])) if meta else body
+
+
+def _head_end(body: bytes) -> int:
     # The first end tag in any case, or the body's start tag (the head's end tag is optional).
     # Not a plain find of "</head": a script in the body may spell it after </HEAD> or <body>.
     match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
-    end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
-    # The common cases with plain searches: no tags at all, or this trace's tags only.
-    ours = trace.trace_id.encode("ascii")
-    found = stale = False
-    for prefix, id_at in _ID_PREFIXES:
-        at = body.find(prefix, 0, end)
-        while at >= 0 and not stale:
-            found = True
-            stale = not body.startswith(ours, at + id_at)
-            at = body.find(prefix, at + id_at, end)
-    if stale:
-        return _replaced(body, end, trace, where)
-    if found or body.find(_BAGGAGE_PREFIX, 0, end) >= 0:
-        return body
-    start = _HEAD_START_RE.search(body, 0, end) if inject else None
-    meta = str(trace.meta()).encode("ascii") if start is not None else b""
-    if start is None or not meta:
-        return body
-    return b"".join((body[: start.end()], meta, body[start.end() :]))
+    return match.start() if match is not None else min(len(body), HEAD_LIMIT)
 
 
 def _replaced(body: bytes, end: int, trace: TraceContext, where: Callable[[], str]) -> bytes:
@@ -271,14 +307,6 @@ def _without_trace_entries(server_timing: str) -> str | None:
         if entry.strip() and entry.partition(";")[0].strip().lower() not in TRACE_NAMES
     ]
     return ", ".join(kept) or None
-
-
-def _quoted(value: str) -> str:
-    """An RFC 9110 quoted-string. The values are baggage octets and hex by construction
-    (formats.py), so escaping the quote and the backslash is all it takes."""
-    if '"' in value or "\\" in value:
-        value = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{value}"'
 
 
 def changed_headers(

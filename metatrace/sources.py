@@ -15,7 +15,7 @@ from typing import Any
 
 from . import config as _settings
 from . import formats
-from .context import SpanContext, TraceContext, own
+from .context import SpanContext, TraceContext, get_active, start_active
 
 SENTRY = "sentry_sdk"
 OTEL = "opentelemetry"
@@ -23,12 +23,14 @@ OTEL = "opentelemetry"
 
 def current() -> TraceContext:
     """The trace to render and propagate now."""
-    source = _settings.get_config().source
-    if source != "metatrace" and (source != "auto" or _tracer_loaded()):
+    source = (_settings.configured or _settings.get_config()).source
+    if source != "metatrace" and (
+        source != "auto" or SENTRY in sys.modules or "opentelemetry.trace" in sys.modules
+    ):  # _tracer_loaded(), inline: this runs for every page
         context = _from_sentry(source) or _from_otel(source)
         if context is not None:
             return context
-    return own()
+    return get_active() or start_active()
 
 
 def _tracer_in_charge() -> str | None:

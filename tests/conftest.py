@@ -52,12 +52,12 @@ def load_conformance(name: str) -> list[dict[str, Any]]:
 def _isolated_trace_state() -> Iterator[None]:
     """Each test starts with no active trace and the plain default configuration (not the
     sample site's METATRACE: see `django_config`), and leaves none."""
-    saved = config_module._config
+    saved = config_module.configured
     token = context_module._active.set(None)
     metatrace.configure(dsn=None, release=None, environment=None)
     yield
     context_module._active.reset(token)
-    config_module._config = saved
+    config_module.configured = saved
 
 
 @pytest.fixture

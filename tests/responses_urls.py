@@ -86,6 +86,14 @@ def stale_head_other_headers(request: HttpRequest) -> HttpResponse:
     items = dict(response.items())
     response.headers = _OrderedHeaders(items) if kind == "ordered" else _UnstoredHeaders(items)
     response["Server-Timing"] = EXISTING_TIMING
+    response["ETag"] = '"v1"'
+    return response
+
+
+def untyped(request: HttpRequest) -> HttpResponse:
+    """An HTML body without a Content-Type: no page, as far as the middleware can tell."""
+    response = stale_head(request)
+    del response["Content-Type"]
     return response
 
 
@@ -194,6 +202,7 @@ response_patterns = [
     path("timed-public/", cache_control(public=True, max_age=60)(timed)),
     path("streaming-no-tags/", streaming_no_tags),
     path("json/", json_view),
+    path("untyped/", untyped),
 ]
 
 urlpatterns = [

@@ -16,7 +16,8 @@ from django.test.client import Client as DjangoClient
 
 import metatrace
 from metatrace import responses
-from metatrace.responses import HEAD_LIMIT, _quoted, changed_headers, read_page
+from metatrace.formats import quoted_string
+from metatrace.responses import HEAD_LIMIT, changed_headers, read_page
 from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
 from tests.responses_urls import EXISTING_TIMING, NO_TAGS_PAGE, OTHER_TAGS, OTHER_TRACE
 
@@ -154,6 +155,12 @@ def test_non_html_responses_get_no_server_timing(client: Client) -> None:
     assert not response.has_header("Server-Timing")
 
 
+def test_a_response_without_a_content_type_is_left_alone(client: Client) -> None:
+    response = client.get("/r/untyped/", headers=A)
+    assert OTHER_TRACE in response.content.decode()
+    assert not response.has_header("Server-Timing")
+
+
 def test_a_streamed_page_gets_the_header_and_its_body_is_untouched(client: Client) -> None:
     response = client.get("/t/streaming/", headers=A)
     html = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
@@ -173,7 +180,7 @@ def test_a_streamed_page_gets_the_header_and_its_body_is_untouched(client: Clien
     ],
 )
 def test_values_are_quoted_strings(value: str, quoted: str) -> None:
-    assert _quoted(value) == quoted
+    assert quoted_string(value) == quoted
     assert parse_server_timing(f"x;desc={quoted}") == [("x", {"desc": value})]
 
 
@@ -254,6 +261,7 @@ def test_headers_kept_outside_djangos_own_store_are_read_too(client: Client, kin
     assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
     assert trace_entries(response)["sentry-trace"].startswith(TRACE_A)
     assert other_entries(response) == parse_server_timing(EXISTING_TIMING)
+    assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
 @pytest.mark.parametrize("path", ["/r/body-tags/", "/r/late-tags/"])
