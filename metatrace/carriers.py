@@ -38,13 +38,14 @@ def read_carrier(carrier: Mapping[str, Any]) -> Raw:
             f"os.environ), not {type(carrier).__name__}"
             + ("; to start a new trace, pass {} or no argument" if carrier is None else "")
         )
-    found: list[Any] = [None, None, None, None]
+    found: list[str | None] = [None, None, None, None]
     for key, value in carrier.items():
         if type(key) is str and len(key) in _LENGTHS:
             index = _FIELDS.get(key.lower())
             if index is not None and found[index] is None:
-                found[index] = value
-    return _texts(*found)
+                # Plain strings, the common case, pass without a call.
+                found[index] = value if type(value) is str else _text(value)
+    return found[0], found[1], found[2], found[3]
 
 
 def read_environ(environ: Mapping[str, Any]) -> Raw:

@@ -26,6 +26,8 @@ from .formats import ZERO_SPAN, ZERO_TRACE
 logger = logging.getLogger("metatrace")
 
 _new_tuple = tuple.__new__
+# What markupsafe's escape() replaces, and what a Server-Timing quoted-string escapes.
+_NEEDS_ESCAPES = re.compile(r"[&<>'\"\\]")
 _NOTHING: tuple[None, None, None, None] = (None, None, None, None)
 _MASK64 = (1 << 64) - 1
 _MASK128 = (1 << 128) - 1
@@ -120,7 +122,7 @@ class TraceContext:
     @property
     def span_id(self) -> str:
         """This request's own span id: the parent of whatever it calls or renders."""
-        return _hex_ids(self._rand)[1]
+        return f"{(self._rand & _MASK64) or 1:016x}"  # as _hex_ids() gives it
 
     @property
     def parent_span_id(self) -> str | None:
@@ -293,22 +295,29 @@ class TraceContext:
         if self._renders_sentry_trace(state):
             sentry_trace = formats.format_sentry_trace(trace_id, span_id, sampled)
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
-            timing = f"sentry-trace;desc={formats.quoted_string(sentry_trace)}"
+            timing = f', sentry-trace;desc="{sentry_trace}"'
         if dsc:
-            html += f'<meta name="baggage" content="{_escaped(baggage)}">'
-            timing += f", baggage;desc={formats.quoted_string(baggage)}"
+            if _NEEDS_ESCAPES.search(baggage) is None:  # the common baggage: octets that need none
+                html += f'<meta name="baggage" content="{baggage}">'
+                timing += f', baggage;desc="{baggage}"'
+            else:
+                html += f'<meta name="baggage" content="{escape(baggage)}">'
+                timing += f", baggage;desc={formats.quoted_string(baggage)}"
         if config.w3c:
             traceparent = formats.format_traceparent(trace_id, span_id, sampled)
             html += f'<meta name="traceparent" content="{traceparent}">'
-            timing += f", traceparent;desc={formats.quoted_string(traceparent)}"
-        return Rendered(
-            config,
-            str.__new__(Markup, html),
-            timing.removeprefix(", "),
-            trace_id.encode(),
-            sentry_trace,
-            baggage if dsc else None,
-            traceparent,
+            timing += f', traceparent;desc="{traceparent}"'
+        return _new_tuple(
+            Rendered,
+            (
+                config,
+                str.__new__(Markup, html),
+                timing[2:],
+                trace_id.encode(),
+                sentry_trace,
+                baggage if dsc else None,
+                traceparent,
+            ),
         )
 
     def _renders_sentry_trace(self, state: _Resolved) -> bool:
@@ -380,7 +389,9 @@ class TraceContext:
             dsc = {**dsc, "sample_rand": self._sample_rand(_rate(dsc), _sampled(dsc, sampled))}
         # What the header can carry is exactly what this context says it carries. The sentry
         # members lead it, so the ones that fit do not depend on the third-party ones.
-        dsc, header = formats.fit_sentry(dsc)
+        dsc, header = formats.fit_sentry(
+            dsc, baggage.sentry_members if dsc is baggage.sentry_encoded else None
+        )
         third_party = baggage.third_party
         outgoing = None if third_party else header
         return _new_tuple(  # as in _start
@@ -531,14 +542,6 @@ def _hex_ids(rand: int) -> tuple[str, str]:
         trace_id = f"{((rand >> 64) & _MASK128) or 1:032x}"
         span_id = f"{(rand & _MASK64) or 1:016x}"
     return trace_id, span_id
-
-
-def _escaped(text: str) -> str:
-    """markupsafe's escape of `text`, skipped when it holds none of the characters it
-    replaces (the common baggage: its octets may hold & < > ' but rarely do)."""
-    if "&" in text or "<" in text or ">" in text or "'" in text or '"' in text:
-        return escape(text)
-    return text
 
 
 def _same_org(config: Config, theirs: str | None) -> bool:

@@ -39,6 +39,9 @@ class Baggage(NamedTuple):
     # decoded field -> value as it travels: percent-encoded, and read alike by every reader
     sentry_encoded: dict[str, str]
     third_party: tuple[str, ...]  # normalised `key=value[;props]` members, keys canonical
+    # The sentry items' members as the header carried them, when that is exactly what
+    # `fit_sentry` makes of them (None: not known), so that they need not be joined again.
+    sentry_members: str | None = None
 
     @property
     def sentry(self) -> dict[str, str]:
@@ -191,7 +194,17 @@ def _simple_baggage(value: str) -> Baggage | None:
     # Repeated keys keep the position of the first and the value of the last, as in a dict.
     sentry = dict(items)
     sentry.pop("__proto__", None)
-    return _new_tuple(Baggage, (sentry, tuple(dict(members).values())))  # see IncomingTrace
+    others = dict(members)
+    third_party = tuple(others.values())
+    joined = None
+    # Most headers, as Sentry's SDKs write them: Sentry's own fields, each once, then the
+    # other members, each once. The start of the header is then the sentry members, as
+    # fit_sentry would join them, within every limit (the header is).
+    if len(sentry) == len(items) and len(others) == len(members):
+        tail = "".join(map(",".__add__, third_party))  # each after its comma
+        if listed.endswith(tail) and KNOWN_FIELDS.issuperset(sentry):
+            joined = listed[1 : len(listed) - len(tail)]
+    return _new_tuple(Baggage, (sentry, third_party, joined))  # see IncomingTrace
 
 
 def _parsed_members(value: str) -> Baggage:
@@ -364,8 +377,13 @@ def join_baggage(sentry_encoded: Mapping[str, str], third_party: Iterable[str] =
     return fit_baggage(sentry_encoded, third_party)[2]
 
 
-def fit_sentry(sentry_encoded: dict[str, str]) -> tuple[dict[str, str], str]:
-    """`fit_baggage` of sentry items alone: the items kept, and their members joined."""
+def fit_sentry(
+    sentry_encoded: dict[str, str], joined: str | None = None
+) -> tuple[dict[str, str], str]:
+    """`fit_baggage` of sentry items alone: the items kept, and their members joined.
+    `joined`: the members as `Baggage.sentry_members` has them, already known to fit."""
+    if joined is not None:
+        return sentry_encoded, joined
     members = _sentry_members(sentry_encoded)
     joined = ",".join(members)
     if len(joined) <= BAGGAGE_MAX_MEMBER_BYTES and len(members) <= BAGGAGE_MAX_MEMBERS:

@@ -77,7 +77,8 @@ def test_whitespace_around_members_changes_nothing(value: str) -> None:
     # A plain header takes the fast split; with whitespace it is normalised first.
     if len(value) < 2000:
         spaced = " , ".join(f"\t{member} " for member in value.split(","))
-        assert formats.parse_baggage(spaced) == formats.parse_baggage(value)
+        # The meaning: the spaced one is not joined as it came (sentry_members).
+        assert formats.parse_baggage(spaced)[:2] == formats.parse_baggage(value)[:2]
 
 
 @fast
@@ -129,13 +130,26 @@ _near_simple_members = st.one_of(
 )
 
 
+def assert_same_reading(simple: formats.Baggage, header: str) -> None:
+    """The one-pass reading is the member-by-member one, and the sentry members it keeps as
+    they came are what fit_sentry would join."""
+    parsed = formats._parsed_members(header)
+    assert (simple.sentry_encoded, simple.third_party) == (
+        parsed.sentry_encoded,
+        parsed.third_party,
+    )
+    assert list(simple.sentry_encoded) == list(parsed.sentry_encoded)  # the order too
+    if simple.sentry_members is not None:
+        assert simple.sentry_members == formats.fit_sentry(dict(simple.sentry_encoded))[1]
+
+
 @fast
 @given(baggage_headers(_near_simple_members, max_members=12, unique=False))
 def test_the_one_pass_reading_agrees_with_the_member_by_member_one(header: Header) -> None:
     simple = formats._simple_baggage(header.text)
     if simple is not None:
-        assert simple == formats._parsed_members(header.text)
-    assert formats.parse_baggage(header.text) == formats._parsed_members(header.text)
+        assert_same_reading(simple, header.text)
+    assert_same_reading(formats.parse_baggage(header.text), header.text)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +163,32 @@ def test_the_one_pass_reading_agrees_with_the_member_by_member_one(header: Heade
 def test_the_one_pass_reading_of_repeats_and_unreadable_fields(header: str) -> None:
     simple = formats._simple_baggage(header)
     assert simple is not None
-    assert simple == formats._parsed_members(header)
+    assert_same_reading(simple, header)
+
+
+@pytest.mark.parametrize(
+    "header, members",
+    [
+        ("sentry-release=1,x=2", "sentry-release=1"),
+        ("sentry-release=1,sentry-environment=p", "sentry-release=1,sentry-environment=p"),
+        ("x=2,sentry-release=1", None),  # a vendor's member first
+        ("sentry-release=1,x=2,sentry-environment=p", None),
+        ("sentry-release=1,sentry-release=2", None),  # a repeat: the dict keeps one
+        ("sentry-release=1,x=2,x=3", None),  # a vendor's repeat: its members are not the tail
+        ("sentry-release=1,sentry-sampled=true,x=2;p=1", "sentry-release=1,sentry-sampled=true"),
+        ("x=2", ""),
+        ("sentry-__proto__=1,sentry-release=2", None),
+        ("sentry-foo-bar=1", None),  # not Sentry's own field: fit_sentry encodes its '-'
+        ("y=1,sentry-release=y=1", None),  # the vendor's text ends the header, not after a comma
+    ],
+)
+def test_the_sentry_members_are_kept_as_they_came_only_when_joined_alike(
+    header: str, members: str | None
+) -> None:
+    simple = formats._simple_baggage(header)
+    assert simple is not None
+    assert simple.sentry_members == members
+    assert_same_reading(simple, header)
 
 
 @fast
@@ -157,7 +196,7 @@ def test_the_one_pass_reading_of_repeats_and_unreadable_fields(header: str) -> N
 def test_the_one_pass_reading_agrees_on_any_text(value: str) -> None:
     simple = formats._simple_baggage(value)
     if simple is not None:
-        assert simple == formats._parsed_members(value)
+        assert_same_reading(simple, value)
 
 
 def test_the_common_headers_take_the_one_pass_reading() -> None:
@@ -183,6 +222,7 @@ def test_the_common_headers_take_the_one_pass_reading() -> None:
     for header in (sentry_python, ours):
         simple = formats._simple_baggage(header)
         assert simple is not None, header
-        assert simple == formats._parsed_members(header)
+        assert_same_reading(simple, header)
+        assert simple.sentry_members is not None, header  # not joined again
         assert simple.sentry == items
         assert simple.third_party == ("vendor=a%20b;p=1",)
