@@ -23,6 +23,7 @@ NAMES = (
     "bounded",
     "django",
     "inside",
+    "profile",
     "responses",
     "server",
     "memory",
@@ -111,7 +112,7 @@ def main(argv: list[str]) -> int:
     rounds = args.rounds or (7 if args.quick else 21)
     seconds = 0.02 if args.quick else 0.05
 
-    from . import django_bench, inside, micro, responses, server, steps
+    from . import django_bench, inside, micro, profile, responses, server, steps
 
     runners: dict[str, Callable[[], list[Row]]] = {
         "auto": lambda: micro.bench_auto(rounds, seconds),
@@ -123,6 +124,7 @@ def main(argv: list[str]) -> int:
         "bounded": lambda: micro.bench_bounded(rounds, seconds),
         "django": lambda: django_bench.bench_django(rounds, seconds * 2),
         "inside": lambda: inside.bench_inside(rounds),
+        "profile": profile.bench_profile,
         "responses": lambda: responses.bench_responses(rounds, seconds),
         "server": lambda: server.bench_server(
             args.server_runs, args.server_rounds, args.server_seconds

@@ -48,7 +48,7 @@ _UNTAGGED_META = CONSTANT_META.replace("<meta name=", "<meta itemprop=")
 
 def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     """Configure Django in this process; return the handlers with our middleware, with none,
-    and with the floor's (bench/floor.py)."""
+    and with the floor's (bench/floor.py). `guaranteed_handler()` gives the other floor's."""
     import django
     import jinja2
     from django.conf import settings
@@ -70,12 +70,14 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[...
         "constant.html": _PAGE.format(head=CONSTANT_META),
         "floor.html": _PAGE.format(head="{% load bench_floor %}{% constant_meta %}"),
         "untagged.html": _PAGE.format(head=_UNTAGGED_META),
+        "guaranteed.html": _PAGE.format(head="{% load bench_floor %}{% guaranteed_meta %}"),
     }
     jinja_templates = {
         "trace.html": _PAGE.format(head="{{ trace_meta() }}"),
         "constant.html": _PAGE.format(head=CONSTANT_META),
         "floor.html": _PAGE.format(head="{{ constant_meta() }}"),
         "untagged.html": _PAGE.format(head=_UNTAGGED_META),
+        "guaranteed.html": _PAGE.format(head="{{ guaranteed_meta() }}"),
     }
     urlconf = ModuleType("bench_urls")
     urlconf.urlpatterns = urlpatterns  # type: ignore[attr-defined]
@@ -124,14 +126,27 @@ def setup_django() -> tuple[Callable[..., Any], Callable[..., Any], Callable[...
     traced = WSGIHandler()
     from django.template import engines
 
-    from .floor import constant_meta
+    from .floor import constant_meta, guaranteed_meta
 
-    engines["jinja2"].env.globals["constant_meta"] = constant_meta  # type: ignore[attr-defined]
+    jinja_globals = engines["jinja2"].env.globals  # type: ignore[attr-defined]
+    jinja_globals.update(constant_meta=constant_meta, guaranteed_meta=guaranteed_meta)
     settings.MIDDLEWARE = ["bench.floor.header_middleware"]
     floor = WSGIHandler()
     settings.MIDDLEWARE = []
     plain = WSGIHandler()
     return traced, plain, floor
+
+
+def guaranteed_handler() -> Callable[..., Any]:
+    """The handler with the middleware that keeps every guarantee inlined by hand (after
+    `setup_django()`)."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    settings.MIDDLEWARE = ["bench.floor.guaranteed_middleware"]
+    handler = WSGIHandler()
+    settings.MIDDLEWARE = []
+    return handler
 
 
 def _environ(path: str, continued: bool) -> dict[str, Any]:
@@ -175,10 +190,11 @@ TARGETS = {"Django": 1.06, "Jinja2": 1.10}
 def bench_django(rounds: int, seconds: float) -> list[Row]:
     """A browser navigation (nothing incoming: a trace starts) and a continued trace."""
     traced, plain, floor = setup_django()
+    guaranteed = guaranteed_handler()
     rows = []
-    for label, (ours_path, ref_path), floor_path, untagged_path in (
-        ("Django", _PATHS[:2], _FLOOR_PATHS[0], _UNTAGGED_PATHS[0]),
-        ("Jinja2", _PATHS[2:], _FLOOR_PATHS[1], _UNTAGGED_PATHS[1]),
+    for label, (ours_path, ref_path), floor_path, untagged_path, guaranteed_path in (
+        ("Django", _PATHS[:2], _FLOOR_PATHS[0], _UNTAGGED_PATHS[0], "/dj/guaranteed/"),
+        ("Jinja2", _PATHS[2:], _FLOOR_PATHS[1], _UNTAGGED_PATHS[1], "/jinja/guaranteed/"),
     ):
         # What Django or Jinja charge for any middleware that sets a header and any tag, and
         # what our middleware costs on a page without the tag (a trace starts either way, for
@@ -211,8 +227,24 @@ def bench_django(rounds: int, seconds: float) -> list[Row]:
             assert "sentry-release=shop%401.4.2" in html, html
             assert (SENTRY_TRACE[:32] in html) is continued, html
             assert len(reference()) > 0.9 * len(html)
-            t = compare([ours, reference], rounds, seconds)
             kind = "continued" if continued else "started"
+            if not continued:
+                # The floor of our own work: the same page, every guarantee inlined by hand.
+                by_hand = _client(guaranteed, guaranteed_path, False)
+                assert b"sentry-release=shop%401.4.2" in by_hand()
+                t = compare([ours, reference, by_hand], rounds, seconds)
+                rows.append(
+                    timed_row(
+                        f"{label} page, every guarantee inlined by hand, started trace, "
+                        "vs constant",
+                        t.micros[2],
+                        t.micros[1],
+                        t.ratios[0] / t.ratios[1],
+                        None,
+                    )
+                )
+            else:
+                t = compare([ours, reference], rounds, seconds)
             rows.append(
                 timed_row(
                     f"{label} page, {kind} trace, vs constant",

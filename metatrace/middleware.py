@@ -134,14 +134,9 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
     if type(store) is not dict:
         return _carry_any(request, response, header_map(response.items()), None)
     content_type = store.get("content-type")
-    if content_type is None:
-        return response  # no page
-    if not (
-        isinstance(response, HttpResponse)
-        and is_plain(store, response.status_code, content_type[1])
-    ):
-        if not is_html(content_type[1]):
-            return response  # API responses, files and the like stop here
+    if content_type is None or not is_html(content_type[1]):
+        return response  # API responses, files and the like stop here
+    if not (isinstance(response, HttpResponse) and is_plain(store, response.status_code)):
         headers = {name: value for name, (_, value) in store.items()}
         return _carry_any(request, response, headers, store)
     content = response.content

@@ -124,11 +124,11 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
     return Page(work, shared, server_timing, length, config)
 
 
-def is_plain(headers: Collection[str], status: int, content_type: str) -> bool:
-    """Whether a complete response with these (lowercase) header names is the common HTML
+def is_plain(headers: Collection[str], status: int) -> bool:
+    """Whether a complete HTML response with these (lowercase) header names is the common
     page, which `carry_head` sees to alone: `read_page` would give it HEAD work, and it has
     no Server-Timing to keep. Most pages are: a 200 with no cache or encoding headers."""
-    return status == 200 and content_type.startswith(_HTML) and _SHAPING.isdisjoint(headers)
+    return status == 200 and _SHAPING.isdisjoint(headers)
 
 
 def carry_head(body: bytes, where: Callable[[], str]) -> tuple[bytes, str]:
