@@ -253,9 +253,12 @@ def test_stale_tags_are_replaced_where_they_were(client: Client, settings: Any) 
     assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
+@pytest.mark.parametrize("etag", ["", "&etag=1"])
 @pytest.mark.parametrize("kind", ["ordered", "unstored"])
-def test_headers_kept_outside_djangos_own_store_are_read_too(client: Client, kind: str) -> None:
-    response = client.get(f"/r/stale-head-other-headers/?kind={kind}", headers=A)
+def test_headers_kept_outside_djangos_own_store_are_read_too(
+    client: Client, kind: str, etag: str
+) -> None:
+    response = client.get(f"/r/stale-head-other-headers/?kind={kind}{etag}", headers=A)
     html = response.content.decode()
     assert OTHER_TRACE not in html
     assert parse_trace_meta(html)["sentry-trace"].startswith(TRACE_A)
