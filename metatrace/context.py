@@ -394,7 +394,7 @@ class TraceContext:
         )
         third_party = baggage.third_party
         outgoing = None if third_party else header
-        return _new_tuple(  # as in _start
+        return _new_tuple(  # as in _render
             _Resolved,
             (trace_id, parent_span_id, sampled, dsc, header, third_party, outgoing, tracestate),
         )
@@ -492,7 +492,7 @@ class _Head(NamedTuple):
     dsc: dict[str, str]  # the configured DSC items, encoded
     rate: str  # the sample_rate item (when there is a rate)
     dsc_template: dict[str, str]  # a started trace's DSC, its own values left empty
-    # The items' members, each after a comma, for `_start`; None when it cannot be used:
+    # The items' members, each after a comma, for `_render`; None when it cannot be used:
     # no public key (no DSC), or settings so long that the header would need fitting.
     members: str | None
 

@@ -1,8 +1,9 @@
 """A trace we start with a key configured (most page loads) takes a short path in
-`TraceContext._start`; it must give exactly what the general path gives.
+`TraceContext._render`; it must give exactly what the general path gives.
 
 The general path is reached here through the context's own steps (`_complete`, then
-`_render` with the state already resolved), since from outside the short path always wins:
+`_render` with the state already resolved, which renders it as `_render_resolved`), since
+from outside the short path always wins:
 the point is that the two agree, value for value, for every setting that shapes the output.
 """
 
