@@ -177,6 +177,44 @@ def streaming_no_tags(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(body())
 
 
+def unended_head(request: HttpRequest) -> HttpResponse:
+    """A page that ends inside its head: no </head>, no <body> (both tags are optional)."""
+    return HttpResponse("<html><head><title>t</title>")
+
+
+def long_head(request: HttpRequest) -> HttpResponse:
+    """A page whose head ends only after the first HEAD_LIMIT bytes."""
+    padding = "<!-- " + "x" * 20_000 + " -->"
+    return HttpResponse(f"<html><head>{padding}</head><body></body></html>")
+
+
+def stale_head_and_body_tags(request: HttpRequest) -> HttpResponse:
+    """Another trace's tags in the head, which are stale, and in the body, which is content."""
+    return HttpResponse(
+        f"<html><head>{OTHER_TAGS}<title>t</title></head><body><pre>{OTHER_TAGS}</pre></body>"
+    )
+
+
+def stale_head_timed(request: HttpRequest) -> HttpResponse:
+    """A stale head on a page with Server-Timing of its own: not the common page."""
+    response = stale_head(request)
+    response["Server-Timing"] = EXISTING_TIMING
+    return response
+
+
+@cache_control(public=True, max_age=60)
+def streaming_public_tags(request: HttpRequest) -> StreamingHttpResponse:
+    """A page that a shared cache may store, streamed with another trace's tags."""
+
+    def body() -> Iterator[str]:
+        yield f"<html><head>{OTHER_TAGS}<title>streamed</title></head>"
+        yield "<body></body></html>"
+
+    response = StreamingHttpResponse(body())
+    response["Server-Timing"] = EXISTING_TIMING
+    return response
+
+
 def json_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"html": False})
 
@@ -202,6 +240,11 @@ response_patterns = [
     path("timed-old/", timed_with_old_entries),
     path("timed-public/", cache_control(public=True, max_age=60)(timed)),
     path("streaming-no-tags/", streaming_no_tags),
+    path("streaming-public-tags/", streaming_public_tags),
+    path("stale-head-and-body-tags/", stale_head_and_body_tags),
+    path("stale-head-timed/", stale_head_timed),
+    path("unended-head/", unended_head),
+    path("long-head/", long_head),
     path("json/", json_view),
     path("untyped/", untyped),
 ]

@@ -412,6 +412,13 @@ def test_a_scope_is_entered_once() -> None:
         pass
 
 
+def test_a_trace_without_a_dsc_carries_no_baggage_field() -> None:
+    metatrace.configure(dsn=None, w3c=False)  # no key of ours, and none came in
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert [name for name, _ in context.page_fields()] == ["sentry-trace"]
+    assert set(parse_trace_meta(str(context.meta()))) == {"sentry-trace"}
+
+
 def test_tags_and_server_timing_follow_a_change_of_settings() -> None:
     context = metatrace.continue_trace({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"})
     before = [name for name, _ in context.page_fields()]

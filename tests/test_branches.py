@@ -168,6 +168,22 @@ def test_auto_with_sentry_loaded_but_inactive_does_not_import_opentelemetry() ->
     assert result.stdout.split() == ["False", "True"]
 
 
+def test_auto_with_only_opentelemetry_loaded_carries_its_span() -> None:
+    # A site traced by OpenTelemetry alone: sentry-sdk is never imported.
+    result = run_python(
+        "import sys\n"
+        "from opentelemetry import trace\n"
+        "from opentelemetry.sdk.trace import TracerProvider\n"
+        "import metatrace\n"
+        "trace.set_tracer_provider(TracerProvider())\n"
+        "with trace.get_tracer('t').start_as_current_span('s') as span:\n"
+        "    ours = metatrace.current_trace().trace_id\n"
+        "print('sentry_sdk' in sys.modules, ours == f'{span.get_span_context().trace_id:032x}')"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True"]
+
+
 # otel.py: OpenTelemetry continues the request without its instrumentation -------------------
 
 OTEL_HEADERS = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"}

@@ -27,6 +27,27 @@ def test_defaults_come_from_sentrys_environment_variables(monkeypatch: pytest.Mo
     assert get_config() is config
 
 
+@pytest.mark.parametrize(
+    "first_use",
+    [
+        lambda: str(metatrace.trace_meta()),
+        metatrace.get_traceparent,
+        lambda: str(metatrace.TraceContext().meta()),
+        lambda: metatrace.TraceContext().page_fields(),
+    ],
+    ids=["trace_meta", "get_traceparent", "meta", "page_fields"],
+)
+def test_a_process_that_never_configures_reads_the_environment_on_first_use(
+    monkeypatch: pytest.MonkeyPatch, first_use: Any
+) -> None:
+    # A script or a Jinja site without Django: no configure() call before the first tags.
+    monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.us.sentry.io/77")
+    monkeypatch.setattr(metatrace.config, "configured", None)
+    assert first_use()
+    assert metatrace.config.configured is not None
+    assert metatrace.config.configured.public_key == "abc123"
+
+
 def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENTRY_DSN", "https://abc123@o9.ingest.us.sentry.io/77")
     config = metatrace.configure(dsn=None, public_key="def456", release="r", environment=None)

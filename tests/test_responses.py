@@ -105,6 +105,7 @@ def test_an_html_page_carries_its_tags_in_server_timing(client: Client) -> None:
         ({"W3C": False}, {}, set()),  # a trace we start with no key renders nothing
         ({"W3C": True}, {}, {"traceparent"}),
         ({"W3C": False, "DSN": DSN}, {}, {"sentry-trace", "baggage"}),
+        ({"W3C": True, "DSN": DSN}, {}, {"sentry-trace", "baggage", "traceparent"}),
         ({"W3C": True}, A, {"sentry-trace", "baggage", "traceparent"}),
         # Continued with no DSC and no key of ours: no baggage tag, so no baggage entry.
         ({"W3C": False}, {"sentry-trace": A["sentry-trace"]}, {"sentry-trace"}),
@@ -120,6 +121,18 @@ def test_server_timing_carries_exactly_what_the_tags_carry(
     assert trace_entries(response) == tags
     if not names:
         assert not response.has_header("Server-Timing")
+
+
+def test_a_baggage_that_html_escapes_carries_the_same_values_in_server_timing(
+    client: Client, settings: Any
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "W3C": True}
+    headers = {**A, "baggage": A["baggage"] + ",sentry-release=o'neil&co<1>"}
+    response = client.get("/t/tag/", headers=headers)
+    tags = parse_trace_meta(response.content.decode())  # the parser unescapes the attribute
+    assert decode_baggage(tags["baggage"])["release"] == "o'neil&co<1>"
+    assert set(tags) == {"sentry-trace", "baggage", "traceparent"}
+    assert trace_entries(response) == tags
 
 
 def test_an_existing_server_timing_header_is_added_to(client: Client) -> None:
@@ -204,6 +217,17 @@ def test_a_cacheable_page_without_other_entries_has_no_server_timing(client: Cli
         assert parse_trace_meta(response.content.decode()) == {}
 
 
+def test_a_streamed_cacheable_page_streams_as_it_is_without_trace_entries(client: Client) -> None:
+    response = client.get("/r/streaming-public-tags/", headers=A)
+    assert response.status_code == 200 and response.streaming
+    html = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    # Never held back, so what it renders itself stays (docs/caching.md); no trace is added.
+    contents = [element["content"] for element in trace_meta_elements(html)]
+    assert len(contents) == 2 and all(OTHER_TRACE in content for content in contents)
+    assert trace_entries(response) == {}
+    assert other_entries(response) == parse_server_timing(EXISTING_TIMING)
+
+
 def test_pages_kept_cacheable_by_the_setting_carry_the_trace(client: Client, settings: Any) -> None:
     settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
     response = client.get("/r/timed-public/", headers=A)
@@ -277,6 +301,18 @@ def test_only_the_head_is_looked_at(
     assert "of another trace" not in caplog.text
 
 
+def test_tags_in_the_body_stay_when_the_heads_are_replaced(client: Client) -> None:
+    response = client.get("/r/stale-head-and-body-tags/", headers=A)
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    assert soup.head is not None and soup.body is not None
+    head = {element["name"]: element["content"] for element in soup.head.find_all("meta")}
+    assert set(head) == {"sentry-trace", "baggage", "traceparent"}
+    assert head["sentry-trace"].startswith(TRACE_A) and OTHER_TRACE not in str(soup.head)
+    body = [(element["name"], element["content"]) for element in soup.body.find_all("meta")]
+    assert [name for name, _ in body] == ["sentry-trace", "baggage"]
+    assert all(OTHER_TRACE in content for _, content in body)  # content, as it was
+
+
 # Injection ---------------------------------------------------------------------------------
 
 
@@ -305,6 +341,42 @@ def test_injection_puts_the_tags_right_after_the_head_start_tag(
     assert tags["sentry-trace"].startswith(TRACE_A)
     assert trace_entries(response) == tags
     assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_injection_reads_only_the_first_head_limit_bytes(client: Client, settings: Any) -> None:
+    # Another trace's tags past the limit are never read: the page gets ours right after
+    # <head>, first in the document, where browser SDKs look; the late ones stay as they are.
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get("/r/late-tags/", headers=A)
+    html = response.content.decode()
+    elements = [(e["name"], e["content"]) for e in trace_meta_elements(html)]
+    assert [name for name, _ in elements] == [
+        "sentry-trace",
+        "baggage",
+        "traceparent",
+        "sentry-trace",
+        "baggage",
+    ]
+    assert elements[0][1].startswith(TRACE_A) and TRACE_A in elements[2][1]
+    assert all(OTHER_TRACE in content for _, content in elements[3:])
+    assert html.index(elements[0][1]) < html.index("<!--")
+
+
+@pytest.mark.parametrize("path", ["/r/unended-head/", "/r/long-head/"])
+def test_injection_into_a_head_whose_end_is_not_in_sight(
+    client: Client, settings: Any, path: str
+) -> None:
+    # No </head> or <body> in the first HEAD_LIMIT bytes: the tags still go after <head>.
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get(path, headers=A)
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    assert soup.head is not None
+    assert [e.get("name") for e in soup.head.find_all("meta")] == [
+        "sentry-trace",
+        "baggage",
+        "traceparent",
+    ]
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
 
 
 def test_injection_leaves_pages_with_their_own_tags_alone(client: Client, settings: Any) -> None:
@@ -567,6 +639,21 @@ async def test_an_async_view_with_stale_tags_is_named_in_the_warning(
         responses._warned.clear()
     assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
     assert len(seen) == 1 and "the view 'tests.responses_urls.async_stale_head'" in seen[0], seen
+
+
+def test_a_page_off_the_common_path_with_stale_tags_is_named_in_the_warning(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    responses._warned.clear()
+    try:
+        response = client.get("/r/stale-head-timed/", headers=A)  # has its own Server-Timing
+    finally:
+        seen = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        responses._warned.clear()
+    assert parse_trace_meta(response.content.decode())["sentry-trace"].startswith(TRACE_A)
+    assert other_entries(response) == parse_server_timing(EXISTING_TIMING)
+    assert len(seen) == 1 and "the view 'tests.responses_urls.stale_head_timed'" in seen[0], seen
 
 
 def test_a_page_made_before_any_url_is_resolved_is_named_by_its_path(

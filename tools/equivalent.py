@@ -45,8 +45,8 @@ _FAST_START = (
     "fast path: the started trace's precomputed members are used less often or never; the "
     "general path gives the same output (tests/test_started.py compares the two)"
 )
-_TEMPLATE = "default: a placeholder of the DSC template that _start always fills"
-_HEAD_CACHE = "cache: the per-configuration head is made again; _start reads the rate from config"
+_TEMPLATE = "default: a placeholder of the DSC template that _render always fills"
+_HEAD_CACHE = "cache: the per-configuration head is made again; _render reads the rate from config"
 _FAST_RAND = (
     "fast path: the shape check of a six-decimal sample_rand; the full check gives the same "
     "answer for every value this mutant lets through or sends to it"
@@ -93,10 +93,6 @@ _STRICT = (
     "error handler: decode_value only gets values whose escapes parse_baggage checked as "
     "UTF-8 or encode_value made, so the handler never runs"
 )
-_UNUSED_META = (
-    "default: without a head start tag the tags are not injected, so whatever meta holds "
-    "is unused and the body is returned as it is"
-)
 _EITHER_FIND = (
     "fast path: find() and rfind() find a tag, or fail to, alike; only the position differs"
 )
@@ -110,6 +106,24 @@ _ONE_PASS = (
 _PLAIN_FIELD = (
     "fast path: encode_field's shortcut for fields that quote() leaves as they are (letters, "
     "digits, '_', '.', '~', and the empty field); the slow path writes them the same"
+)
+
+_AS_TEXT = "fast path: _text returns a str as it is and None for None, as the shortcut does"
+_COMMON_PAGE = (
+    "fast path: the common page's short path (is_plain, carry_head) is taken less often; "
+    "read_page and Page give such a page the same body and headers"
+)
+_READY = (
+    "redundant guard: TraceMiddleware requires the app, whose ready() configures the "
+    "settings before any request, so `configured` is set when it runs"
+)
+_NAME_CASE = (
+    "header name case: the spelling Django sends a header name in; HTTP header names are "
+    "case-insensitive (RFC 9110, 5.1), and HTTP/2 sends them in lower case"
+)
+_KEPT_MEMBERS = (
+    "fast path: the sentry members as they came are handed to fit_sentry only when they are "
+    "what it would join; joined again, they come out the same"
 )
 
 EQUIVALENT: dict[str, str] = {
@@ -138,40 +152,49 @@ EQUIVALENT: dict[str, str] = {
     "metatrace.context.xǁTraceContextǁ_outgoing__mutmut_3": (
         "cache: the fitted header is computed again, to the same value"
     ),
-    "metatrace.context.xǁTraceContextǁ_start__mutmut_6": _BIG_ENDIAN,
     **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (14, 19, 20, 23, 24)},
     **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (25, 26, 44, 50)},
     **{f"metatrace.context.x__make_head__mutmut_{n}": _TEMPLATE for n in (30, 33, 34, 37, 38, 39)},
     "metatrace.context.x__make_head__mutmut_40": _HEAD_CACHE,
     **{f"metatrace.context.x__valid_rand__mutmut_{n}": _FAST_RAND for n in (6, 7, 8, 10)},
-    **{f"metatrace.context.xǁTraceContextǁpage_fields__mutmut_{n}": _RENDER_CACHE for n in (2, 5)},
-    **{f"metatrace.context.xǁTraceContextǁmeta__mutmut_{n}": _RENDER_CACHE for n in (2, 5)},
-    "metatrace.context.xǁTraceContextǁ_render__mutmut_1": _RESOLVE_CACHE,
-    "metatrace.context.xǁTraceContextǁ_render__mutmut_4": _FAST_START,
+    **{f"metatrace.context.xǁTraceContextǁmeta__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
+    **{f"metatrace.context.xǁTraceContextǁpage__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
+    "metatrace.context.xǁTraceContextǁ_render__mutmut_1": (
+        "cache: the DSC's head is looked up through _head(config), which returns the same one"
+    ),
+    "metatrace.context.xǁTraceContextǁ_render__mutmut_19": _BIG_ENDIAN,
+    "metatrace.context.xǁTraceContextǁ__init____mutmut_3": _FAST_START,
+    "metatrace.context.xǁTraceContextǁ_parse__mutmut_6": (
+        "typing: cast() returns its argument unchanged"
+    ),
+    **{
+        f"metatrace.context.xǁTraceContextǁ_complete__mutmut_{n}": _KEPT_MEMBERS
+        for n in (41, 43, 44)
+    },
     "metatrace.context.xǁTraceContextǁ_resolve__mutmut_1": _RESOLVE_CACHE,
     "metatrace.context.x__hex_ids__mutmut_5": _BIG_ENDIAN,
     "metatrace.context.xǁTraceContextǁ_complete__mutmut_10": (
         "default: None for an empty DSC, which is only tested for truth"
     ),
-    "metatrace.context.x__escaped__mutmut_13": (
-        "default: no tag's baggage holds a double quote (baggage octets exclude it, encoded "
-        "values keep it encoded), so this part of the check never decides"
-    ),
-    "metatrace.context.x__escaped__mutmut_14": (
-        "fast path: markupsafe's escape of text with nothing to escape is the same text"
-    ),
     # responses.py
-    "metatrace.responses.x__fixed_head__mutmut_64": _FROM_ZERO,
-    "metatrace.responses.x__fixed_head__mutmut_69": _EITHER_FIND,
-    **{f"metatrace.responses.x__fixed_head__mutmut_{n}": _UNUSED_META for n in (85, 91)},
-    "metatrace.responses.x__fixed_head__mutmut_89": _CODEC,
-    "metatrace.responses.x__fixed_head__mutmut_20": _CODEC,
-    "metatrace.responses.x__fixed_head__mutmut_21": _FALSY,
-    "metatrace.responses.x__fixed_head__mutmut_25": _FROM_ZERO,
-    **{f"metatrace.responses.xǁPageǁheader_changes__mutmut_{n}": _ANY_CASE for n in (18, 19)},
+    "metatrace.responses.x__fixed_head__mutmut_1": _FALSY,
+    "metatrace.responses.x__fixed_head__mutmut_62": _FROM_ZERO,
+    "metatrace.responses.x__fixed_head__mutmut_67": _EITHER_FIND,
+    "metatrace.responses.x__fixed_head__mutmut_75": _CODEC,
+    "metatrace.responses.x__head_end__mutmut_8": (
+        "default: the head's end follows the tag of another trace that led here, so it is "
+        "never at 0"
+    ),
+    "metatrace.responses.x_is_plain__mutmut_3": _COMMON_PAGE,
+    "metatrace.responses.x_carry_head__mutmut_2": _READY,
+    **{f"metatrace.responses.x_resized__mutmut_{n}": _ANY_CASE for n in (13, 14)},
     # formats.py
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _FAST_FIT for n in (23, 24)},
-    **{f"metatrace.formats.x_fit_sentry__mutmut_{n}": _FAST_FIT for n in (7, 8)},
+    **{f"metatrace.formats.x_fit_sentry__mutmut_{n}": _FAST_FIT for n in (8, 9)},
+    "metatrace.formats.x__simple_baggage__mutmut_32": (
+        "fast path: a tail that does not match only sends the sentry members to fit_sentry, "
+        "which joins them to the same value"
+    ),
     "metatrace.formats.x_parse_sentry_trace__mutmut_12": _NEVER_PARSES,
     "metatrace.formats.x__parsed_members__mutmut_9": _EXACT_LIMIT,
     "metatrace.formats.x__parsed_members__mutmut_15": _WORK_BOUND,
@@ -188,9 +211,17 @@ EQUIVALENT: dict[str, str] = {
     "metatrace.formats.x__sentry_members__mutmut_2": _KNOWN,
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
     # middleware.py
-    **{f"metatrace.middleware.x__header_map__mutmut_{n}": _DJANGO_STORE for n in (1, 2, 7, 8, 9)},
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (7, 8, 12, 13)},
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (14, 15, 17)},
+    "metatrace.middleware.xǁTraceMiddlewareǁ__call____mutmut_12": _READY,
+    **{f"metatrace.middleware.x__carry_trace__mutmut_{n}": _DJANGO_STORE for n in (11, 12, 40, 60)},
+    "metatrace.middleware.x__carry_any__mutmut_21": _DJANGO_STORE,
+    "metatrace.middleware.x__carry_trace__mutmut_33": _COMMON_PAGE,
+    "metatrace.middleware.x__carry_trace__mutmut_59": (
+        "redundant argument: with Django's header store, _apply writes the store and never "
+        "reads the response"
+    ),
+    **{f"metatrace.middleware.x__carry_trace__mutmut_{n}": _NAME_CASE for n in (76, 77)},
     # formats.py, module level
     **{
         f'metatrace/formats.py: KNOWN_FIELDS: drop "{field}"': _KNOWN
@@ -208,6 +239,14 @@ EQUIVALENT: dict[str, str] = {
     **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
     "metatrace.carriers.x_read_carrier__mutmut_2": (
         "fast path: the exact-dict check in front of isinstance(carrier, Mapping)"
+    ),
+    **{f"metatrace.carriers.x_read_carrier__mutmut_{n}": _AS_TEXT for n in (29, 31)},
+    "metatrace/carriers.py: NOTHING: drop None": (
+        "fast path: read_environ's shortcut for a request with no trace headers is never "
+        "taken; _texts gives the same four Nones"
+    ),
+    "metatrace.carriers.x_read_environ__mutmut_7": (
+        "fast path: _texts of four Nones is the same four Nones"
     ),
     # context.py
     **{
@@ -238,9 +277,7 @@ EQUIVALENT: dict[str, str] = {
         "redundant guard: a member with a second '=' fails the member grammar whatever its key"
     ),
     **{
-        f"metatrace.carriers.x__texts__mutmut_{n}": (
-            "fast path: _text returns a str as it is and None for None, as the shortcut does"
-        )
+        f"metatrace.carriers.x__texts__mutmut_{n}": _AS_TEXT
         for n in (1, 3, 5, 8, 10, 12, 15, 17, 19, 22, 24, 26)
     },
     # config.py
@@ -344,5 +381,49 @@ EQUIVALENT: dict[str, str] = {
 KILLED_BY_HAND: dict[str, str] = {
     "metatrace.middleware.xǁTraceMiddlewareǁ__call____mutmut_1": (
         "tests/test_django.py::test_async_view_through_async_middleware (and the other async tests)"
+    ),
+    # Written after the run of tools/mutation-results/perf3:
+    "metatrace.responses.x__fixed_head__mutmut_10": (
+        "tests/test_responses.py::test_injection_reads_only_the_first_head_limit_bytes"
+    ),
+    **{
+        f"metatrace.responses.x__fixed_head__mutmut_{n}": (
+            "tests/test_responses.py::test_injection_into_a_head_whose_end_is_not_in_sight"
+        )
+        for n in (45, 47, 48, 49, 50)
+    },
+    **{
+        f"metatrace.responses.x__head_end__mutmut_{n}": (
+            "tests/test_responses.py::test_tags_in_the_body_stay_when_the_heads_are_replaced"
+        )
+        for n in (1, 9)
+    },
+    **{
+        f"metatrace.middleware.x__carry_any__mutmut_{n}": (
+            "tests/test_responses.py::"
+            "test_a_streamed_cacheable_page_streams_as_it_is_without_trace_entries"
+        )
+        for n in (1, 5)
+    },
+    "metatrace.middleware.x__carry_any__mutmut_16": (
+        "tests/test_responses.py::"
+        "test_a_page_off_the_common_path_with_stale_tags_is_named_in_the_warning"
+    ),
+    **{
+        f"metatrace.context.xǁTraceContextǁ{method}__mutmut_2": (
+            "tests/test_config.py::"
+            "test_a_process_that_never_configures_reads_the_environment_on_first_use"
+        )
+        for method in ("meta", "page")
+    },
+    "metatrace.context.xǁTraceContextǁ_render__mutmut_97": (
+        "tests/test_responses.py::test_server_timing_carries_exactly_what_the_tags_carry"
+    ),
+    "metatrace.context.xǁTraceContextǁ_render_resolved__mutmut_27": (
+        "tests/test_responses.py::"
+        "test_a_baggage_that_html_escapes_carries_the_same_values_in_server_timing"
+    ),
+    "metatrace.context.xǁTraceContextǁ_render_resolved__mutmut_51": (
+        "tests/test_api.py::test_a_trace_without_a_dsc_carries_no_baggage_field"
     ),
 }

@@ -60,9 +60,12 @@ def load(sets: list[Path]) -> tuple[dict[str, str], dict[str, dict[str, Any]], l
         # mutmut numbers the mutants of a function in order: a function this set lists has
         # exactly the mutants it lists, and the others that earlier sets name (made from an
         # older version of that function) no longer exist.
+        # And since the list holds every mutant of the modules it names, a mutant of those
+        # modules that it does not name is gone: its function changed, or no longer exists.
         functions = {_function_of(name) for name in checked}
+        modules = {_module_of(name) for name in checked}
         for name in [name for name in statuses if name not in checked]:
-            if _function_of(name) in functions:
+            if _function_of(name) in functions or _module_of(name) in modules:
                 del statuses[name]
         # A mutant that a later set did not check keeps what an earlier set found.
         statuses.update(
