@@ -25,6 +25,7 @@ NO_TAGS_PAGE = (
     + "<p>Long enough for GZipMiddleware to compress it.</p>" * 5
     + "</body></html>"
 )
+LONG_COMMENT = "<!-- " + "x" * 20_000 + " -->"  # a head longer than HEAD_LIMIT
 EXISTING_TIMING = 'db;dur=53, cache;desc="hit, miss";dur=1.5'
 
 
@@ -47,8 +48,7 @@ def body_tags(request: HttpRequest) -> HttpResponse:
 
 def late_tags(request: HttpRequest) -> HttpResponse:
     """Another trace's tags in a head, but past the first HEAD_LIMIT bytes."""
-    padding = "<!-- " + "x" * 20_000 + " -->"
-    return HttpResponse(f"<html><head>{padding}{OTHER_TAGS}</head><body></body></html>")
+    return HttpResponse(f"<html><head>{LONG_COMMENT}{OTHER_TAGS}</head><body></body></html>")
 
 
 def stale_head(request: HttpRequest) -> HttpResponse:
@@ -184,8 +184,7 @@ def unended_head(request: HttpRequest) -> HttpResponse:
 
 def long_head(request: HttpRequest) -> HttpResponse:
     """A page whose head ends only after the first HEAD_LIMIT bytes."""
-    padding = "<!-- " + "x" * 20_000 + " -->"
-    return HttpResponse(f"<html><head>{padding}</head><body></body></html>")
+    return HttpResponse(f"<html><head>{LONG_COMMENT}</head><body></body></html>")
 
 
 def stale_head_and_body_tags(request: HttpRequest) -> HttpResponse:
