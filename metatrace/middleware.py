@@ -15,8 +15,17 @@ from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
 from .context import TraceContext, activate, deactivate, get_active
-from .responses import carry_head, header_map, is_html, is_plain, read_page, resized
+from .responses import (
+    carry_head,
+    header_map,
+    is_html,
+    is_plain,
+    read_page,
+    resized,
+    withholds_tags,
+)
 from .sources import OTEL
+from .templating import release_tags, withhold_tags
 
 # The context that a TraceMiddleware further out has activated for the request running here.
 # A context activated any other way (continue_trace() in a test or a script) is not a request:
@@ -198,10 +207,12 @@ def _location(request: HttpRequest) -> str:
 
 def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -> None:
     content = response.streaming_content
+    # A page a shared cache may store cannot be stripped as it streams: it gets no tags.
+    withhold = withholds_tags(header_map(response.items()), response.status_code)
     response.streaming_content = (
-        _astreamed_in(context, content)  # type: ignore[arg-type]
+        _astreamed_in(context, withhold, content)  # type: ignore[arg-type]
         if response.is_async
-        else _streamed_in(context, content)  # type: ignore[arg-type]
+        else _streamed_in(context, withhold, content)  # type: ignore[arg-type]
     )
     # The server closes the response (and the view's iterator) when it is done or the
     # client went away: that clean-up belongs to the request's trace too.
@@ -217,30 +228,36 @@ def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -
     response.close = close_in_context  # type: ignore[method-assign]
 
 
-def _streamed_in(context: TraceContext, content: Iterator[bytes]) -> Iterator[bytes]:
+def _streamed_in(
+    context: TraceContext, withhold: bool, content: Iterator[bytes]
+) -> Iterator[bytes]:
     # The body is produced after the view returned, by the server: give it the request's trace.
     while True:
         token = activate(context)
+        held = withhold_tags(withhold)
         try:
             chunk = next(content)
         except StopIteration:
             return
         finally:
+            release_tags(held)
             deactivate(token)
         yield chunk
 
 
 async def _astreamed_in(
-    context: TraceContext, content: AsyncIterator[bytes]
+    context: TraceContext, withhold: bool, content: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     try:
         while True:
             token = activate(context)
+            held = withhold_tags(withhold)
             try:
                 chunk = await anext(content)
             except StopAsyncIteration:
                 return
             finally:
+                release_tags(held)
                 deactivate(token)
             yield chunk
     finally:

@@ -86,17 +86,10 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
     it: then a body with a Content-Length counts as complete, and a shared-cacheable one is
     gathered whole to be stripped.
     """
-    if status < 200 or status == 204 or 300 <= status < 400:
-        return None  # no page: informational, empty or a redirect
-    if not is_html(headers.get("content-type")):
+    if not _is_page(headers, status):
         return None
     config = get_config()
-    cache_control, expires = headers.get("cache-control"), headers.get("expires")
-    shared = (
-        config.strip_cacheable
-        and (cache_control is not None or expires is not None)
-        and is_shared_cacheable(cache_control, expires, headers.get("date"))
-    )
+    shared = _is_shared(headers, config)
     encoding = headers.get("content-encoding")
     encoded = encoding is not None and encoding.strip().lower() not in ("", "identity")
     length = headers.get("content-length")
@@ -122,6 +115,29 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
     ):
         return None
     return Page(work, shared, server_timing, length, config)
+
+
+def withholds_tags(headers: Mapping[str, str], status: int) -> bool:
+    """Whether a streamed response must render no tags as it goes (see templating): an HTML
+    page that a shared cache may store, which `read_page` would strip if it could hold it."""
+    return _is_page(headers, status) and _is_shared(headers, get_config())
+
+
+def _is_page(headers: Mapping[str, str], status: int) -> bool:
+    # Not informational, empty or a redirect, and HTML.
+    return not (status < 200 or status == 204 or 300 <= status < 400) and is_html(
+        headers.get("content-type")
+    )
+
+
+def _is_shared(headers: Mapping[str, str], config: Config) -> bool:
+    """Whether a shared cache may store the page, and the settings say to strip it."""
+    cache_control, expires = headers.get("cache-control"), headers.get("expires")
+    return (
+        config.strip_cacheable
+        and (cache_control is not None or expires is not None)
+        and is_shared_cacheable(cache_control, expires, headers.get("date"))
+    )
 
 
 def is_plain(headers: Collection[str], status: int) -> bool:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import ResponseHeaders
 from django.shortcuts import render
+from django.template import engines
 from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
+
+import metatrace
+from metatrace.templating import lazy_trace_meta
 
 # Tags of a trace that is nobody's request, as a cached fragment would hold them.
 OTHER_TRACE = "0123456789abcdef0123456789abcdef"
@@ -214,6 +218,55 @@ def streaming_public_tags(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+# Every way a streamed page renders the tags as it streams, by name.
+STREAM_RENDERERS: dict[str, Callable[[HttpRequest], str]] = {
+    "function": lambda request: str(metatrace.trace_meta()),
+    "str": lambda request: str(lazy_trace_meta),
+    "tag": lambda request: (
+        engines["django"]
+        .from_string("{% load metatrace %}{% trace_meta %}")
+        .render(request=request)
+    ),
+    "tag-as": lambda request: (
+        engines["django"]
+        .from_string("{% load metatrace %}{% trace_meta as tags %}{{ tags }}")
+        .render(request=request)
+    ),
+    "context-processor": lambda request: (
+        engines["django"].from_string("{{ trace_meta }}").render(request=request)
+    ),
+    "jinja-call": lambda request: (
+        engines["jinja2"].from_string("{{ trace_meta() }}").render(request=request)
+    ),
+    "jinja-name": lambda request: (
+        engines["jinja2"].from_string("{{ trace_meta }}").render(request=request)
+    ),
+}
+
+
+def streaming_rendered(request: HttpRequest, how: str) -> StreamingHttpResponse:
+    """A page whose tags render while it streams, after the middleware saw its headers; its
+    body names the trace that is active then."""
+
+    def body() -> Iterator[str]:
+        yield "<html><head>"
+        yield STREAM_RENDERERS[how](request)
+        yield f'</head><body data-traceparent="{metatrace.get_traceparent()}"></body></html>'
+
+    return StreamingHttpResponse(body())
+
+
+async def async_streaming_public_rendered(request: HttpRequest) -> StreamingHttpResponse:
+    async def body() -> AsyncIterator[str]:
+        yield "<html><head>"
+        yield str(metatrace.trace_meta())
+        yield f'</head><body data-traceparent="{metatrace.get_traceparent()}"></body></html>'
+
+    response = StreamingHttpResponse(body())
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
 def json_view(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"html": False})
 
@@ -240,6 +293,12 @@ response_patterns = [
     path("timed-public/", cache_control(public=True, max_age=60)(timed)),
     path("streaming-no-tags/", streaming_no_tags),
     path("streaming-public-tags/", streaming_public_tags),
+    path("streaming-rendered/<str:how>/", streaming_rendered),
+    path(
+        "streaming-public-rendered/<str:how>/",
+        cache_control(public=True, max_age=60)(streaming_rendered),
+    ),
+    path("async-streaming-public-rendered/", async_streaming_public_rendered),
     path("stale-head-and-body-tags/", stale_head_and_body_tags),
     path("stale-head-timed/", stale_head_timed),
     path("unended-head/", unended_head),

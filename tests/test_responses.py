@@ -19,7 +19,13 @@ from metatrace import responses
 from metatrace.formats import quoted_string
 from metatrace.responses import HEAD_LIMIT, changed_headers, read_page
 from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
-from tests.responses_urls import EXISTING_TIMING, NO_TAGS_PAGE, OTHER_TAGS, OTHER_TRACE
+from tests.responses_urls import (
+    EXISTING_TIMING,
+    NO_TAGS_PAGE,
+    OTHER_TAGS,
+    OTHER_TRACE,
+    STREAM_RENDERERS,
+)
 
 pytestmark = [pytest.mark.urls("tests.responses_urls"), pytest.mark.usefixtures("django_config")]
 
@@ -226,6 +232,84 @@ def test_a_streamed_cacheable_page_streams_as_it_is_without_trace_entries(client
     assert len(contents) == 2 and all(OTHER_TRACE in content for content in contents)
     assert trace_entries(response) == {}
     assert other_entries(response) == parse_server_timing(EXISTING_TIMING)
+
+
+def streamed(response: Any) -> tuple[dict[str, str], str]:
+    """A streamed page's trace tags, and the sentry-trace its body says was active."""
+    html = b"".join(response.streaming_content).decode()
+    body = BeautifulSoup(html, "html.parser").body
+    assert body is not None
+    return parse_trace_meta(html), str(body["data-traceparent"])
+
+
+@pytest.mark.parametrize("how", sorted(STREAM_RENDERERS))
+def test_a_streamed_page_renders_its_tags_as_it_streams(client: Client, how: str) -> None:
+    tags, active = streamed(client.get(f"/r/streaming-rendered/{how}/", headers=A))
+    assert tags["sentry-trace"] == active and active.startswith(TRACE_A)
+    assert decode_baggage(tags["baggage"])["trace_id"] == TRACE_A
+
+
+@pytest.mark.parametrize("how", sorted(STREAM_RENDERERS))
+def test_a_streamed_cacheable_page_renders_no_tags_and_keeps_the_trace(
+    client: Client, how: str
+) -> None:
+    response = client.get(f"/r/streaming-public-rendered/{how}/", headers=A)
+    assert response["Cache-Control"] == "public, max-age=60"
+    tags, active = streamed(response)
+    # A stream is never held back to strip it, so nothing to strip is rendered into it; the
+    # request's trace is still the one that outgoing calls carry.
+    assert tags == {} and active.startswith(TRACE_A)
+    assert trace_entries(response) == {}
+
+
+@pytest.mark.asyncio
+async def test_an_async_streamed_cacheable_page_renders_no_tags() -> None:
+    response = await AsyncClient().get("/r/async-streaming-public-rendered/", headers=A)
+    html = "".join([chunk.decode() async for chunk in response.streaming_content])
+    body = BeautifulSoup(html, "html.parser").body
+    assert body is not None and str(body["data-traceparent"]).startswith(TRACE_A)
+    assert parse_trace_meta(html) == {}
+
+
+def test_tags_render_again_between_and_after_the_chunks_of_a_withheld_stream(
+    client: Client,
+) -> None:
+    response = client.get("/r/streaming-public-rendered/function/", headers=A)
+    chunks = iter(response.streaming_content)  # type: ignore[attr-defined]
+    with metatrace.trace_scope(B):
+        next(chunks)
+        assert parse_trace_meta(str(metatrace.trace_meta()))["sentry-trace"].startswith(TRACE_B)
+        assert b"".join(chunks) and metatrace.trace_meta() != ""
+
+
+def test_a_streamed_cacheable_page_kept_by_the_setting_renders_its_tags(
+    client: Client, settings: Any
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
+    tags, active = streamed(client.get("/r/streaming-public-rendered/tag/", headers=A))
+    assert tags["sentry-trace"] == active and active.startswith(TRACE_A)
+
+
+@pytest.mark.parametrize(
+    "headers, status, withheld",
+    [
+        ({"cache-control": "public, max-age=60"}, 200, True),
+        ({"cache-control": "public, max-age=60"}, 404, True),
+        ({"expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, 200, True),
+        ({"cache-control": "private, max-age=60"}, 200, False),
+        ({"cache-control": "no-cache"}, 200, False),
+        ({}, 200, False),
+        ({"cache-control": "public, max-age=60"}, 199, False),
+        ({"cache-control": "public, max-age=60"}, 204, False),
+        ({"cache-control": "public, max-age=60"}, 300, False),
+        ({"cache-control": "public, max-age=60"}, 399, False),
+        ({"cache-control": "public, max-age=60", "content-type": "text/plain"}, 200, False),
+    ],
+)
+def test_a_stream_withholds_its_tags_only_as_an_html_page_a_shared_cache_may_store(
+    headers: dict[str, str], status: int, withheld: bool
+) -> None:
+    assert responses.withholds_tags({"content-type": "text/html", **headers}, status) is withheld
 
 
 def test_pages_kept_cacheable_by_the_setting_carry_the_trace(client: Client, settings: Any) -> None:
