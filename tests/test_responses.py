@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -138,6 +139,19 @@ def test_a_baggage_that_html_escapes_carries_the_same_values_in_server_timing(
     tags = parse_trace_meta(response.content.decode())  # the parser unescapes the attribute
     assert decode_baggage(tags["baggage"])["release"] == "o'neil&co<1>"
     assert set(tags) == {"sentry-trace", "baggage", "traceparent"}
+    assert trace_entries(response) == tags
+
+
+@pytest.mark.parametrize("char", ["&", "<", ">", "'"])
+def test_each_character_that_html_escapes_is_escaped_alone(client: Client, char: str) -> None:
+    headers = {**A, "baggage": A["baggage"] + f",sentry-release=a{char}b"}
+    response = client.get("/t/tag/", headers=headers)
+    html = response.content.decode()
+    tags = parse_trace_meta(html)
+    assert decode_baggage(tags["baggage"])["release"] == f"a{char}b"
+    # The attribute as written: every one of these characters as a character reference.
+    written = re.findall(r'<meta name="baggage" content="([^"]*)">', html)
+    assert len(written) == 1 and char not in re.sub(r"&(?:amp|lt|gt|#39|quot);", "", written[0])
     assert trace_entries(response) == tags
 
 
