@@ -38,9 +38,10 @@ class TraceMiddleware:
 
     Put it near the top of MIDDLEWARE, before anything that renders a response itself.
     The previous context is restored when the response leaves, even if the view raised, and
-    a streaming response's content is produced inside the request's context. On the way
-    out, an HTML response gets this request's trace and no one else's (Server-Timing, stale
-    tags replaced, `INJECT`, shared-cacheable pages stripped): see `responses`.
+    a streaming response's content is produced inside the request's context (with the tags
+    withheld, if a shared cache may store it). On the way out, an HTML response gets this
+    request's trace and no one else's (Server-Timing, stale tags replaced, `INJECT`,
+    shared-cacheable pages stripped): see `responses`.
 
     When the site's tracer has a span running (see `sources`), the tags carry that span, and
     the context here is never even parsed: the tracer's own integration continued the trace.
