@@ -208,12 +208,10 @@ def _location(request: HttpRequest) -> str:
 
 def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -> None:
     content = response.streaming_content
-    # A page a shared cache may store cannot be stripped as it streams: it gets no tags.
-    withhold = withholds_tags(header_map(response.items()), response.status_code)
     response.streaming_content = (
-        _astreamed_in(context, withhold, content)  # type: ignore[arg-type]
+        _astreamed_in(context, response, content)  # type: ignore[arg-type]
         if response.is_async
-        else _streamed_in(context, withhold, content)  # type: ignore[arg-type]
+        else _streamed_in(context, response, content)  # type: ignore[arg-type]
     )
     # The server closes the response (and the view's iterator) when it is done or the
     # client went away: that clean-up belongs to the request's trace too.
@@ -229,10 +227,17 @@ def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -
     response.close = close_in_context  # type: ignore[method-assign]
 
 
+def _withholds(response: StreamingHttpResponse) -> bool:
+    # A page a shared cache may store cannot be stripped as it streams: it gets no tags. Asked
+    # at the first chunk, once every middleware further out has set its headers too.
+    return withholds_tags(header_map(response.items()), response.status_code)
+
+
 def _streamed_in(
-    context: TraceContext, withhold: bool, content: Iterator[bytes]
+    context: TraceContext, response: StreamingHttpResponse, content: Iterator[bytes]
 ) -> Iterator[bytes]:
     # The body is produced after the view returned, by the server: give it the request's trace.
+    withhold = _withholds(response)
     while True:
         token = activate(context)
         held = withhold_tags(withhold)
@@ -247,9 +252,10 @@ def _streamed_in(
 
 
 async def _astreamed_in(
-    context: TraceContext, withhold: bool, content: AsyncIterator[bytes]
+    context: TraceContext, response: StreamingHttpResponse, content: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     try:
+        withhold = _withholds(response)
         while True:
             token = activate(context)
             held = withhold_tags(withhold)

@@ -112,6 +112,17 @@ def early_stale_page(get_response: Any) -> Any:
     return middleware
 
 
+def public_from_outside(get_response: Any) -> Any:
+    """A middleware above TraceMiddleware that makes every response shared-cacheable."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        response["Cache-Control"] = "public, max-age=60"
+        return response
+
+    return middleware
+
+
 async def async_stale_head(request: HttpRequest) -> HttpResponse:
     return stale_head(request)
 
@@ -256,6 +267,17 @@ def streaming_rendered(request: HttpRequest, how: str) -> StreamingHttpResponse:
     return StreamingHttpResponse(body())
 
 
+@cache_control(public=True, max_age=60)
+def streaming_public_failing(request: HttpRequest) -> StreamingHttpResponse:
+    """A cacheable stream whose view's generator fails after its first chunk."""
+
+    def body() -> Iterator[str]:
+        yield "<html><head>"
+        raise RuntimeError("the stream failed")
+
+    return StreamingHttpResponse(body())
+
+
 async def async_streaming_public_rendered(request: HttpRequest) -> StreamingHttpResponse:
     async def body() -> AsyncIterator[str]:
         yield "<html><head>"
@@ -299,6 +321,7 @@ response_patterns = [
         cache_control(public=True, max_age=60)(streaming_rendered),
     ),
     path("async-streaming-public-rendered/", async_streaming_public_rendered),
+    path("streaming-public-failing/", streaming_public_failing),
     path("stale-head-and-body-tags/", stale_head_and_body_tags),
     path("stale-head-timed/", stale_head_timed),
     path("unended-head/", unended_head),

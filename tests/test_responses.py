@@ -17,8 +17,10 @@ from django.test.client import Client as DjangoClient
 
 import metatrace
 from metatrace import responses
+from metatrace.context import TraceContext, _Resolved
 from metatrace.formats import quoted_string
 from metatrace.responses import HEAD_LIMIT, changed_headers, read_page
+from metatrace.templating import tags_withheld
 from tests.conftest import decode_baggage, parse_trace_meta, trace_meta_elements
 from tests.responses_urls import (
     EXISTING_TIMING,
@@ -155,6 +157,21 @@ def test_each_character_that_html_escapes_is_escaped_alone(client: Client, char:
     assert trace_entries(response) == tags
 
 
+@pytest.mark.parametrize("value", ['a"b', "a\\b"])
+def test_a_quote_or_backslash_in_the_baggage_is_escaped_too(value: str) -> None:
+    # No baggage that metatrace parses keeps either (neither is a baggage octet): this holds
+    # the rendering to escaping them anyway, should a resolved state ever carry one.
+    context = TraceContext()
+    baggage = f"sentry-trace_id={TRACE_A},sentry-release={value}"
+    context._resolved = _Resolved(
+        TRACE_A, "1" * 16, True, {"trace_id": TRACE_A, "release": value}, baggage, (), None, None
+    )
+    page = context.page()
+    assert parse_trace_meta(str(page.tags))["baggage"] == baggage
+    entries = dict(parse_server_timing(page.server_timing))
+    assert entries["baggage"] == {"desc": baggage}
+
+
 def test_an_existing_server_timing_header_is_added_to(client: Client) -> None:
     response = client.get("/r/timed/", headers=A)
     assert response["Server-Timing"].startswith(EXISTING_TIMING + ", ")
@@ -276,10 +293,30 @@ def test_a_streamed_cacheable_page_renders_no_tags_and_keeps_the_trace(
     assert trace_entries(response) == {}
 
 
+def test_a_stream_made_cacheable_further_out_renders_no_tags(client: Client, settings: Any) -> None:
+    # The headers are read at the first chunk, after every middleware has returned.
+    settings.MIDDLEWARE = ["tests.responses_urls.public_from_outside", *settings.MIDDLEWARE]
+    response = client.get("/r/streaming-rendered/tag/", headers=A)
+    assert response["Cache-Control"] == "public, max-age=60"
+    tags, active = streamed(response)
+    assert tags == {} and active.startswith(TRACE_A)
+
+
+def test_a_failing_withheld_stream_leaves_the_tags_to_render_again(client: Client) -> None:
+    chunks = iter(client.get("/r/streaming-public-failing/", headers=A).streaming_content)  # type: ignore[attr-defined]
+    assert next(chunks) == b"<html><head>"
+    with pytest.raises(RuntimeError, match="the stream failed"):
+        next(chunks)
+    assert not tags_withheld()
+    with metatrace.trace_scope(B):
+        assert parse_trace_meta(str(metatrace.trace_meta()))["sentry-trace"].startswith(TRACE_B)
+
+
 @pytest.mark.asyncio
 async def test_an_async_streamed_cacheable_page_renders_no_tags() -> None:
     response = await AsyncClient().get("/r/async-streaming-public-rendered/", headers=A)
-    html = "".join([chunk.decode() async for chunk in response.streaming_content])
+    chunks = response.streaming_content  # type: ignore[attr-defined]
+    html = "".join([chunk.decode() async for chunk in chunks])
     body = BeautifulSoup(html, "html.parser").body
     assert body is not None and str(body["data-traceparent"]).startswith(TRACE_A)
     assert parse_trace_meta(html) == {}

@@ -126,13 +126,6 @@ _KEPT_MEMBERS = (
     "what it would join; joined again, they come out the same"
 )
 
-_QUOTE_OR_BACKSLASH = (
-    "unreachable check: no baggage that parse_baggage keeps holds '\"' or '\\' (neither is "
-    "a baggage octet, and a sentry value that is not canonical is encoded again), so those two "
-    "tests never decide; and the escaping path writes a baggage with none of the six "
-    "characters the same"
-)
-
 EQUIVALENT: dict[str, str] = {
     # formats.py, module level: encode_field's and the plain header's shortcuts
     **{
@@ -217,13 +210,9 @@ EQUIVALENT: dict[str, str] = {
     ),
     "metatrace.formats.x__sentry_members__mutmut_2": _KNOWN,
     **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
-    **{
-        f"metatrace.context.xǁTraceContextǁ_render_resolved__mutmut_{n}": _QUOTE_OR_BACKSLASH
-        for n in (19, 32, 33, 34, 35)
-    },
     # middleware.py
-    **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (10, 11, 15, 16)},
-    **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (17, 18, 20)},
+    **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (12, 13, 17, 18)},
+    **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (19, 20, 22)},
     "metatrace.middleware.xǁTraceMiddlewareǁ__call____mutmut_12": _READY,
     **{f"metatrace.middleware.x__carry_trace__mutmut_{n}": _DJANGO_STORE for n in (11, 12, 40, 60)},
     "metatrace.middleware.x__carry_any__mutmut_21": _DJANGO_STORE,
