@@ -16,7 +16,6 @@ from .config import Config, configure
 from .context import Scope, TraceContext, activate, get_active
 from .envvars import environ
 from .sources import current
-from .templating import NO_TAGS, tags_withheld
 
 __all__ = [
     "Config",
@@ -84,6 +83,5 @@ def propagation_headers() -> dict[str, str]:
 
 
 def trace_meta() -> Markup:
-    """The escaped `<meta>` tags of the active context (none while a page that a shared
-    cache may store is streamed: see docs/caching.md)."""
-    return NO_TAGS if tags_withheld() else current().meta()
+    """The escaped `<meta>` tags of the active context."""
+    return current().meta()

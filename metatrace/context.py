@@ -196,7 +196,10 @@ class TraceContext:
         return dict(cached[1])
 
     def meta(self) -> Markup:
-        """The escaped `<meta>` tags for this context, rendered once and cached."""
+        """The escaped `<meta>` tags for this context, rendered once and cached; none while
+        a page that a shared cache may store streams (`withhold_tags`)."""
+        if tags_withheld():
+            return NO_TAGS
         config = _settings.configured or _settings.get_config()
         cached = self._meta
         if cached is None or cached[0] is not config:
@@ -599,6 +602,15 @@ def start_active() -> TraceContext:
 get_active: Callable[[], TraceContext | None] = _active.get
 activate: Callable[[TraceContext], Token[TraceContext | None]] = _active.set
 deactivate: Callable[[Token[TraceContext | None]], None] = _active.reset
+
+# True while the middleware streams a page that a shared cache may store: a stream is never
+# held back to strip its tags, so every tag rendered into it is rendered as nothing instead.
+# The trace stays active, for outgoing headers. Again the variable's own methods.
+_withheld: ContextVar[bool] = ContextVar("metatrace_tags_withheld", default=False)
+tags_withheld: Callable[[], bool] = _withheld.get
+withhold_tags: Callable[[bool], Token[bool]] = _withheld.set
+release_tags: Callable[[Token[bool]], None] = _withheld.reset
+NO_TAGS = Markup("")
 
 
 class Scope:

@@ -14,7 +14,14 @@ from . import config as _settings
 from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
-from .context import TraceContext, activate, deactivate, get_active
+from .context import (
+    TraceContext,
+    activate,
+    deactivate,
+    get_active,
+    release_tags,
+    withhold_tags,
+)
 from .responses import (
     carry_head,
     header_map,
@@ -25,7 +32,6 @@ from .responses import (
     withholds_tags,
 )
 from .sources import OTEL
-from .templating import release_tags, withhold_tags
 
 # The context that a TraceMiddleware further out has activated for the request running here.
 # A context activated any other way (continue_trace() in a test or a script) is not a request:

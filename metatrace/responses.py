@@ -118,7 +118,7 @@ def read_page(headers: Mapping[str, str], status: int, *, complete: bool | None)
 
 
 def withholds_tags(headers: Mapping[str, str], status: int) -> bool:
-    """Whether a streamed response must render no tags as it goes (see templating): an HTML
+    """Whether a streamed response must render no tags as it goes (`withhold_tags`): an HTML
     page that a shared cache may store, which `read_page` would strip if it could hold it."""
     return _is_page(headers, status) and _is_shared(headers, get_config())
 

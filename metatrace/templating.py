@@ -1,12 +1,9 @@
 """What templates receive: `trace_meta` that renders when printed or called, not before;
-the refusal to render it inside a fragment cache; and no tags while a page that a shared
-cache may store is streamed."""
+and the refusal to render it inside a fragment cache."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from contextvars import ContextVar, Token
 
 from markupsafe import Markup
 
@@ -17,15 +14,6 @@ from .sources import current
 # and the `{% cache %}` of Jinja's fragment-cache extensions (Flask-Caching, django-jinja).
 DJANGO_CACHE_TAGS = frozenset({"cache", "wagtailcache", "wagtailpagecache"})
 JINJA_CACHE_TAGS = frozenset({"cache"})
-
-# True while the middleware streams a page that a shared cache may store: a stream is never
-# held back to strip its tags, so the tags rendered into it render as nothing instead. The
-# trace stays active, for outgoing headers. The variable's own methods: no Python frame.
-_withheld: ContextVar[bool] = ContextVar("metatrace_tags_withheld", default=False)
-tags_withheld = _withheld.get
-withhold_tags: Callable[[bool], Token[bool]] = _withheld.set
-release_tags: Callable[[Token[bool]], None] = _withheld.reset
-NO_TAGS = Markup("")
 
 
 class CachedTraceMetaWarning(UserWarning):
@@ -41,13 +29,13 @@ class LazyTraceMeta:
     __slots__ = ()
 
     def __call__(self) -> Markup:
-        return NO_TAGS if tags_withheld() else current().meta()
+        return current().meta()
 
     def __html__(self) -> str:
-        return NO_TAGS if tags_withheld() else current().meta()
+        return current().meta()
 
     def __str__(self) -> str:
-        return NO_TAGS if tags_withheld() else current().meta()
+        return current().meta()
 
     def __repr__(self) -> str:
         return "<LazyTraceMeta>"

@@ -233,6 +233,8 @@ def streaming_public_tags(request: HttpRequest) -> StreamingHttpResponse:
 STREAM_RENDERERS: dict[str, Callable[[HttpRequest], str]] = {
     "function": lambda request: str(metatrace.trace_meta()),
     "str": lambda request: str(lazy_trace_meta),
+    "request-context": lambda request: str(request.metatrace.meta()),  # type: ignore[attr-defined]
+    "current-trace": lambda request: str(metatrace.current_trace().meta()),
     "tag": lambda request: (
         engines["django"]
         .from_string("{% load metatrace %}{% trace_meta %}")

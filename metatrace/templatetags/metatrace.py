@@ -5,7 +5,7 @@ from django.template.base import Parser, Token
 from markupsafe import Markup
 
 from ..sources import current
-from ..templating import DJANGO_CACHE_TAGS, NO_TAGS, refuse_cached, tags_withheld
+from ..templating import DJANGO_CACHE_TAGS, refuse_cached
 
 register = template.Library()
 
@@ -17,10 +17,9 @@ class TraceMetaNode(template.Node):
         self.target = target
 
     def render(self, context: template.Context) -> Markup | str:
-        tags = NO_TAGS if tags_withheld() else current().meta()
         if self.target is None:
-            return tags
-        context[self.target] = tags
+            return current().meta()
+        context[self.target] = current().meta()
         return ""
 
 
