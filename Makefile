@@ -4,8 +4,10 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
+# The same page script with the newest releases of the browser readers, for the tests.
+NEWEST_BUNDLE := sample_site/static/sample/browser-newest.js
 
-.PHONY: install frontend run worker test lint dist coverage mutate bench fuzz screenshot clean
+.PHONY: install frontend frontend-newest run worker test lint dist coverage mutate bench fuzz screenshot clean
 
 install: $(BIN)/.installed
 
@@ -24,6 +26,12 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 	else \
 		echo "npm not found: the sample site runs without the browser SDK (apt-get install -y npm)"; \
 	fi
+
+# The newest releases, resolved at install (no lock file): a change in a reader fails a test.
+frontend-newest: $(NEWEST_BUNDLE)
+
+$(NEWEST_BUNDLE): frontend/newest/package.json frontend/newest/otel-web.js $(wildcard frontend/src/*.js)
+	cd frontend/newest && rm -rf node_modules && npm install --no-package-lock --no-audit --no-fund --loglevel=error && npm run --silent build
 
 run: install frontend
 	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django check
@@ -47,7 +55,7 @@ dist: install
 # The whole suite, browser and subprocess tests included, fails below 100% branch coverage of
 # metatrace/ (the report lists what is missing). `# pragma: no cover` only with its reason.
 COVERAGE := --cov=metatrace --cov-branch --cov-report=term-missing
-test: install frontend lint dist
+test: install frontend frontend-newest lint dist
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE) --cov-fail-under=100
 
 # The same branch-coverage report, without lint and dist.
@@ -89,4 +97,4 @@ screenshot: install frontend
 	$(BIN)/python docs/screenshot.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules $(BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache mutants .coverage
+	rm -rf $(VENV) frontend/node_modules frontend/newest/node_modules $(BUNDLE) $(NEWEST_BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache mutants .coverage

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from .checker import FAILED, OK, UNREACHABLE, USAGE, FetchError, check, printable, render
-from .config import SettingError, parse_dsn
+from .config import SettingError, parse_dsn, parse_version
 
 EPILOG = f"""exit status: {OK} every check passed (warnings allowed), {FAILED} a check failed,
 {USAGE} a bad command line, {UNREACHABLE} the URL could not be fetched"""
@@ -31,6 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--dsn", help="the site's Sentry DSN: the page's public key and org must match it"
     )
     checker.add_argument(
+        "--sentry-browser-version",
+        metavar="V",
+        help="the @sentry/browser release the pages load (the site's SENTRY_BROWSER_VERSION): "
+        "from 11.17 on, a sentry-trace without baggage is continued with the browser's own DSC",
+    )
+    checker.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="seconds per fetch (10)"
     )
     arguments = parser.parse_args(argv)
@@ -44,8 +50,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             parse_dsn(arguments.dsn)
         except SettingError as error:
             checker.error(f"--dsn {error.problem}")
+    if arguments.sentry_browser_version:
+        try:
+            parse_version(arguments.sentry_browser_version)
+        except SettingError as error:
+            checker.error(f"--sentry-browser-version {error.problem}")
     try:
-        report = check(arguments.url, dsn=arguments.dsn, timeout=arguments.timeout)
+        report = check(
+            arguments.url,
+            dsn=arguments.dsn,
+            timeout=arguments.timeout,
+            sentry_browser_version=arguments.sentry_browser_version,
+        )
     except FetchError as error:
         message = f"cannot fetch {arguments.url}: {error}"
         print(f"metatrace check: {printable(message)}", file=sys.stderr)

@@ -15,7 +15,8 @@ from typing import Any
 
 from .carriers import read_header_pairs
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
+from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
+from .sources import pin_request_span, unpin_request_span
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,9 +47,11 @@ class TraceMiddleware:
         if scope["type"] == "http":
             send = _PageSender(send, scope).send
         token = activate(context)
+        pinned = pin_request_span()  # an OpenTelemetry server span current now: see sources
         try:
             await self.app(scope, receive, send)
         finally:
+            unpin_request_span(pinned)
             deactivate(token)
 
 
@@ -106,12 +109,18 @@ class _PageSender:
         self._chunks.append(chunk)
         self._size += len(chunk)
         more = message.get("more_body", False)
-        if more and (page.strips or self._size < HEAD_LIMIT):
+        if more and (page.strips or self._wants_more()):
             return
         body = page.body(b"".join(self._chunks), lambda: _location(self._scope))
         self._held, self._chunks = None, []
         await self._send(_with_headers(start, headers, page.header_changes()))
         await self._send({**message, "body": body, "more_body": more})
+
+    def _wants_more(self) -> bool:
+        # A page's start is held until it holds the head (or HEAD_LIMIT bytes of it).
+        if self._size >= HEAD_LIMIT:
+            return False
+        return not head_seen(b"".join(self._chunks))
 
 
 def _with_headers(

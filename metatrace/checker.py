@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Any, Literal, NamedTuple
 
 from .caching import is_shared_cacheable
-from .config import parse_dsn
+from .config import BROWSER_FILLS_DSC, parse_dsn, parse_version
 from .formats import (
     IncomingTrace,
     format_baggage,
@@ -172,14 +172,25 @@ def _text(body: bytes, message: Message) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def check(url: str, *, dsn: str | None = None, timeout: float = 10.0) -> Report:
+def check(
+    url: str,
+    *,
+    dsn: str | None = None,
+    timeout: float = 10.0,
+    sentry_browser_version: str | None = None,
+) -> Report:
     """Fetch `url` with the checker's trace, then without, and check the handshake.
-    Raises FetchError if a fetch gets no HTTP answer, SettingError for a bad `dsn`."""
+    `sentry_browser_version`: the @sentry/browser release the pages load, as the site's
+    SENTRY_BROWSER_VERSION setting says. Raises FetchError if a fetch gets no HTTP answer,
+    SettingError for a bad `dsn` or version."""
     expected = parse_dsn(dsn) if dsn else None
+    rules = Rules(fills_dsc=_fills_dsc(parse_version(sentry_browser_version)))
     probe = new_probe(expected.org_id if expected else None)
     first = fetch(url, probe.headers, timeout)
-    second = fetch(url, {}, timeout)
     sent = format_sentry_trace(probe.trace_id, probe.span_id, True)
+    if not _is_html(first):
+        return Report(url, [Section("Fetch 1", [_status(first, url), _not_html(first)])])
+    second = fetch(url, {}, timeout)
     return Report(
         url,
         [
@@ -187,13 +198,17 @@ def check(url: str, *, dsn: str | None = None, timeout: float = 10.0) -> Report:
                 f"Fetch 1, sending the checker's trace {sent}",
                 [
                     _status(first, url),
-                    *check_handover(first),
+                    *check_handover(first, rules),
                     *check_continued(first, probe),
                 ],
             ),
             Section(
                 "Fetch 2, sending no trace (a new visitor)",
-                [_status(second, url), *check_handover(second), *check_started(second, probe)],
+                [
+                    _status(second, url),
+                    *check_handover(second, rules),
+                    *check_started(second, probe),
+                ],
             ),
             Section("Cache", [*check_replay(first, second, probe), *check_caching(first, second)]),
             Section("DSN", check_dsn(dsn, second, probe)),
@@ -201,9 +216,41 @@ def check(url: str, *, dsn: str | None = None, timeout: float = 10.0) -> Report:
     )
 
 
+class Rules(NamedTuple):
+    """What the page's browser SDK does with what it reads, where releases differ."""
+
+    # @sentry/browser 11.17 and later continue a sentry-trace without baggage with a DSC of
+    # their own; 11.12 and earlier freeze an empty one (see config.BROWSER_FILLS_DSC).
+    fills_dsc: bool = False
+
+
+DEFAULT_RULES = Rules()
+
+
+def _fills_dsc(version: tuple[int, int] | None) -> bool:
+    return version is not None and version >= BROWSER_FILLS_DSC
+
+
+def _content_type(page: Page) -> str:
+    return next(iter(page.header("content-type")), "no Content-Type")
+
+
+def _is_html(page: Page) -> bool:
+    """An HTML page, or one that names no type (a browser sniffs it; so does the checker)."""
+    media = _content_type(page).partition(";")[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml", "no content-type")
+
+
+def _not_html(page: Page) -> Finding:
+    return Finding(
+        "fail",
+        f"not an HTML page ({_content_type(page)}): browser SDKs read the trace from the "
+        "HTML page they load; check the URL of a page",
+    )
+
+
 def _status(page: Page, url: str) -> Finding:
-    content_type = next(iter(page.header("content-type")), "no Content-Type")
-    text = f"HTTP {page.status}, {content_type}, {len(page.html)} characters"
+    text = f"HTTP {page.status}, {_content_type(page)}, {len(page.html)} characters"
     if page.url != url:
         text += f", redirected to {page.url}"
     return Finding("info" if 200 <= page.status < 300 else "warn", text)
@@ -219,7 +266,7 @@ class _Read(NamedTuple):
 _Parser = Callable[[str], IncomingTrace | None]
 
 
-def check_handover(page: Page) -> list[Finding]:
+def check_handover(page: Page, rules: Rules = DEFAULT_RULES) -> list[Finding]:
     """Whether the meta tags and Server-Timing entries are present, valid and agree."""
     handover = page.handover
     findings: list[Finding] = []
@@ -229,7 +276,7 @@ def check_handover(page: Page) -> list[Finding]:
             where = "no trace meta tags" if channel == "meta" else "Server-Timing: absent"
             findings.append(Finding("info", where))
             continue
-        read, problems = _read_channel(channel, values)
+        read, problems = _read_channel(channel, values, rules)
         findings += problems
         channels.append((channel, read))
     if handover.malformed_metrics:
@@ -249,7 +296,9 @@ def check_handover(page: Page) -> list[Finding]:
     return findings
 
 
-def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, list[Finding]]:
+def _read_channel(
+    channel: str, values: dict[str, list[str]], rules: Rules
+) -> tuple[_Read, list[Finding]]:
     findings: list[Finding] = []
     for name in TRACE_NAMES:
         found = values.get(name, [])
@@ -263,12 +312,22 @@ def _read_channel(channel: str, values: dict[str, list[str]]) -> tuple[_Read, li
     sentry_trace = _parsed(channel, "sentry-trace", first, parse_sentry_trace, findings)
     if "baggage" in first:
         findings.append(_baggage_finding(channel, first["baggage"], sentry_trace))
+    elif sentry_trace is not None and rules.fills_dsc:
+        findings.append(
+            Finding(
+                "ok",
+                f"{channel} baggage: absent, next to a sentry-trace: @sentry/browser 11.17 and "
+                "later continue the trace with a dynamic sampling context of their own",
+            )
+        )
     elif sentry_trace is not None:
         findings.append(
             Finding(
                 "fail",
-                f"{channel} baggage: absent, next to a sentry-trace: the browser SDK would "
-                "continue the trace with an empty dynamic sampling context",
+                f"{channel} baggage: absent, next to a sentry-trace: @sentry/browser 11.12 and "
+                "earlier continue the trace with an empty dynamic sampling context, and send "
+                "no public key (11.17 and later fill in their own: if the pages load one, "
+                "say so with --sentry-browser-version)",
             )
         )
     traceparent = _parsed(channel, "traceparent", first, parse_traceparent, findings)
@@ -467,15 +526,15 @@ def check_caching(first: Page, second: Page) -> list[Finding]:
     exposed = [
         str(number)
         for number, page in enumerate((first, second), 1)
-        if _shared_cacheable(page) and page.handover.meta
+        if _shared_cacheable(page) and (page.handover.meta or page.handover.server_timing)
     ]
     if exposed:
         which = f"fetch {exposed[0]} may" if len(exposed) == 1 else "fetches 1 and 2 may each"
         findings.append(
             Finding(
-                "warn",
-                f"{which} be stored by a shared cache with its trace tags: the cache would "
-                "hand one visitor's trace to others",
+                "fail",
+                f"{which} be stored by a shared cache with a visitor's trace (in its meta "
+                "tags or Server-Timing): the cache would hand that trace to the next visitors",
             )
         )
     return findings
@@ -518,6 +577,10 @@ def check_dsn(dsn: str | None, started: Page, probe: Probe) -> list[Finding]:
         return [Finding("info", "not checked: give --dsn to compare the public key and org")]
     expected = parse_dsn(dsn)
     dsc = page_dsc(started)
+    if dsc is None and page_trace(started) is None and _shared_cacheable(started):
+        return [
+            Finding("info", "not checked: fetch 2 carries no trace (shared caches may store it)")
+        ]
     if dsc is None:
         return [
             Finding(

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from .cachemiddleware import Around
 from .middleware import TraceMiddleware
 
 # Middleware that renders pages outside the view, so it must sit inside TraceMiddleware.
@@ -18,25 +19,12 @@ RENDERING_MIDDLEWARE = frozenset(
         "debug_toolbar.middleware.DebugToolbarMiddleware",
     }
 )
-# Middleware that answers from Django's cache: the cached page must pass TraceMiddleware.
-CACHE_FETCHING_MIDDLEWARE = frozenset(
-    {
-        "django.middleware.cache.FetchFromCacheMiddleware",
-        "django.middleware.cache.CacheMiddleware",
-    }
-)
-
 # Middleware that must sit inside TraceMiddleware: what goes wrong otherwise, and the check id.
 MUST_COME_AFTER = (
     (
         RENDERING_MIDDLEWARE,
         "so the pages it renders do not continue the request's trace.",
         "metatrace.W001",
-    ),
-    (
-        CACHE_FETCHING_MIDDLEWARE,
-        "so pages served from the cache skip it and can show one visitor's trace to the next.",
-        "metatrace.W002",
     ),
 )
 
@@ -68,6 +56,21 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                         id=check_id,
                     )
                 )
+    cache = Around(middleware, TraceMiddleware)
+    if cache.fetching_outside and cache.updating_inside:
+        messages.append(
+            Error(
+                f"{cache.fetching_outside[0]} comes before metatrace.middleware.TraceMiddleware "
+                f"and {cache.updating_inside[0]} after it: the cache stores each page with the "
+                "trace of the visitor who filled it, and serves it to the next visitors "
+                "without passing TraceMiddleware.",
+                hint=(
+                    "Use Django's documented order: UpdateCacheMiddleware first, "
+                    "TraceMiddleware after it, FetchFromCacheMiddleware last."
+                ),
+                id="metatrace.E002",
+            )
+        )
     if "django.middleware.gzip.GZipMiddleware" in middleware[position + 1 :]:
         messages.append(
             Warning(

@@ -28,6 +28,7 @@ SETTINGS = {
     "SERVER_TIMING": "server_timing",
     "INJECT": "inject",
     "ALLOW_CACHED_TAG": "allow_cached_tag",
+    "SENTRY_BROWSER_VERSION": "sentry_browser_version",
 }
 
 

@@ -51,6 +51,20 @@ class Config(NamedTuple):
     server_timing: bool = True
     inject: bool = False
     allow_cached_tag: bool = False
+    # The @sentry/browser release the pages load, as (major, minor); None: unknown.
+    sentry_browser: tuple[int, int] | None = None
+
+    @property
+    def browser_fills_dsc(self) -> bool:
+        """Whether the pages' @sentry/browser continues a `sentry-trace` that comes without
+        a DSC with one of its own (11.17 and later); earlier ones freeze an empty DSC."""
+        return self.sentry_browser is not None and self.sentry_browser >= BROWSER_FILLS_DSC
+
+
+# The first @sentry/browser release whose propagationContextFromHeaders leaves the DSC open
+# (`dsc: dynamicSamplingContext`) instead of freezing `{}` (11.12.0 is the last to freeze it).
+BROWSER_FILLS_DSC = (11, 17)
+_VERSION_RE = re.compile(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.-]*)?")
 
 
 # The active settings once configured; hot paths read `configured or get_config()`, which
@@ -79,6 +93,7 @@ def configure(
     server_timing: bool = True,
     inject: bool = False,
     allow_cached_tag: bool = False,
+    sentry_browser_version: str | None = None,
 ) -> Config:
     """Replace the settings. An omitted dsn, release or environment falls back to Sentry's
     environment variables. A bad value raises SettingError (a ValueError) that names it.
@@ -136,6 +151,7 @@ def configure(
                 f"{source!r} needs {module.split('.')[0]}: pip install 'metatrace-html[{extra}]'",
             )
     targets = _targets(propagation_targets)
+    browser = parse_version(sentry_browser_version)
     if public_key and not environment:
         environment = "production"  # what Sentry's SDKs report when none is set
     configured = Config(
@@ -152,6 +168,7 @@ def configure(
         server_timing=server_timing,
         inject=inject,
         allow_cached_tag=allow_cached_tag,
+        sentry_browser=browser,
     )
     return configured
 
@@ -171,6 +188,21 @@ def parse_dsn(dsn: str) -> Dsn:
     public_key, host, _project = match.groups()
     org = _ORG_HOST_RE.match(host)
     return Dsn(public_key, None if org is None else org.group(1))
+
+
+def parse_version(version: str | None) -> tuple[int, int] | None:
+    """(major, minor) of a @sentry/browser version such as "11.17.0"; SettingError
+    ("sentry_browser_version") if it is not one."""
+    if version is None:
+        return None
+    match = _VERSION_RE.fullmatch(version.strip()) if isinstance(version, str) else None
+    if match is None:
+        raise SettingError(
+            "sentry_browser_version",
+            f"{version!r} is not a version of @sentry/browser, such as '11.17.0' (see your "
+            "package.json), or None",
+        )
+    return int(match.group(1)), int(match.group(2))
 
 
 def _env_default(value: str | _Unset | None, variable: str, name: str) -> str | None:

@@ -291,9 +291,12 @@ class TraceContext:
         span_id = self.span_id
         # The ids are hex by construction (parsed by a strict regex or formatted from ints),
         # so only the baggage, whose values came from the request, needs escaping.
+        # No sentry-trace without a DSC (no key, none came in), unless the browser fills in
+        # its own: @sentry/browser 11.12 and earlier freeze the missing DSC as {} and send no
+        # public key; 11.17 and later make one from their own client (SENTRY_BROWSER_VERSION).
         sentry_trace = traceparent = None
         html = timing = ""
-        if self._renders_sentry_trace(state):
+        if dsc or config.browser_fills_dsc:
             sentry_trace = formats.format_sentry_trace(trace_id, span_id, sampled)
             html = f'<meta name="sentry-trace" content="{sentry_trace}">'
             timing = f', sentry-trace;desc="{sentry_trace}"'
@@ -330,11 +333,6 @@ class TraceContext:
                 traceparent,
             ),
         )
-
-    def _renders_sentry_trace(self, state: _Resolved) -> bool:
-        # A trace we started without a public key gets no Sentry tags: @sentry/browser would
-        # freeze the empty DSC and lose its own key, so the browser must start the trace.
-        return state.parent_span_id is not None or bool(state.dsc)
 
     def _resolve(self) -> _Resolved:
         state = self._resolved
@@ -463,6 +461,9 @@ class SpanContext(TraceContext):
         super().__init__()
         # Never None: it renders the tracer's span, and never starts a trace of its own.
         self._incoming = (None, baggage, None, tracestate)
+        # Drawn from the trace id, not at random: every rendering of the same span (the tags,
+        # then Server-Timing) freezes the same sample_rand into a DSC of ours.
+        self._rand = int(trace_id, 16) << 128
         self._span = _Span(trace_id, span_id, sampled)
         # sentry-sdk: its DSC and baggage go out exactly as it made them.
         self._exact = exact
@@ -470,9 +471,6 @@ class SpanContext(TraceContext):
     @property
     def span_id(self) -> str:
         return self._span.span_id
-
-    def _renders_sentry_trace(self, state: _Resolved) -> bool:
-        return True  # the tracer reports this trace, so the browser should join it
 
     def _parse(self, config: Config) -> _Resolved:
         trace_id, _span_id, sampled = self._span

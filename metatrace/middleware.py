@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 
 from . import config as _settings
+from .cachemiddleware import Around, headers_after
 from .carriers import read_environ
 from .conf import log_source, require_app
 from .config import get_config
@@ -31,7 +34,7 @@ from .responses import (
     resized,
     withholds_tags,
 )
-from .sources import OTEL
+from .sources import OTEL, OTEL_TRACE, pin_request_span, unpin_request_span
 
 # The context that a TraceMiddleware further out has activated for the request running here.
 # A context activated any other way (continue_trace() in a test or a script) is not a request:
@@ -73,6 +76,11 @@ class TraceMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+        # Django's cache middleware outside this one (its documented order) adds the headers
+        # that make a page shared-cacheable after the page has passed here: rehearse it.
+        self.cache_outside = Around(
+            getattr(settings, "MIDDLEWARE", None) or [], TraceMiddleware
+        ).rehearsal()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -83,13 +91,19 @@ class TraceMiddleware:
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         nesting = _request_trace.set(context)
+        # An OpenTelemetry server span current now is the request's: see sources.
+        pinned = pin_request_span() if OTEL_TRACE in sys.modules else None
         try:
             if (_settings.configured or get_config()).source == OTEL:
                 response = _continued_by_otel(request, self._respond)
-            else:
+            elif self.cache_outside is None:
                 # As _respond, inline: the page gets its trace while the request's is current.
                 response = _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
+            else:
+                response = self._respond(request)
         finally:
+            if pinned is not None:
+                unpin_request_span(pinned)
             _request_trace.reset(nesting)
             deactivate(token)
         if isinstance(response, StreamingHttpResponse):
@@ -104,12 +118,14 @@ class TraceMiddleware:
         request.metatrace = context  # type: ignore[attr-defined]
         token = activate(context)
         nesting = _request_trace.set(context)
+        pinned = pin_request_span() if OTEL_TRACE in sys.modules else None
         try:
             if get_config().source == OTEL:
                 response = await _continued_by_otel(request, self._arespond)
             else:
                 response = await self._arespond(request)
         finally:
+            unpin_request_span(pinned)
             _request_trace.reset(nesting)
             deactivate(token)
         if isinstance(response, StreamingHttpResponse):
@@ -118,10 +134,19 @@ class TraceMiddleware:
 
     # The page gets its trace here, while the request's trace (and a tracer's span) is current.
     def _respond(self, request: HttpRequest) -> HttpResponseBase:
-        return _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
+        return self._carry(request, self.get_response(request))  # type: ignore[arg-type]
 
     async def _arespond(self, request: HttpRequest) -> HttpResponseBase:
-        return _carry_trace(request, await self.get_response(request))  # type: ignore[misc]
+        return self._carry(request, await self.get_response(request))  # type: ignore[misc]
+
+    def _carry(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if self.cache_outside is not None:
+            later = headers_after(self.cache_outside, request, response)
+            if later is not None:  # the cache outside will store it, and so may others
+                headers = header_map(response.items())
+                headers.update(later)
+                return _carry_any(request, response, headers, _store(response))
+        return _carry_trace(request, response)
 
 
 def _nested(request: HttpRequest) -> HttpRequest:
@@ -165,6 +190,11 @@ def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpRespon
         # What Django's __setitem__ would store: the value is ASCII, with no line break.
         store["server-timing"] = ("Server-Timing", timing)
     return response
+
+
+def _store(response: HttpResponseBase) -> dict[str, tuple[str, str]] | None:
+    store = getattr(response.headers, "_store", None)
+    return store if type(store) is dict else None
 
 
 def _carry_any(

@@ -10,8 +10,8 @@ headers, and the head of its body when the middleware holds it, it decides:
 - injection (setting `inject`): a page with no trace tags gets them after its `<head>` tag;
 - shared-cacheable pages lose their trace tags and their trace entries in Server-Timing.
 
-Only the first `HEAD_LIMIT` bytes of a page are ever read, and only if it is uncompressed
-HTML whose body is complete (a stream is never held back, except to strip a cacheable page).
+Only a page's head is read (up to `HEAD_LIMIT` bytes), and only if it is uncompressed HTML
+whose body is complete (a stream is never held back, except to strip a cacheable page).
 """
 
 from __future__ import annotations
@@ -29,18 +29,30 @@ from .sources import current
 
 logger = logging.getLogger("metatrace")
 
-HEAD_LIMIT = 8192  # bytes of a page examined for its <head>; the rest is never scanned
+# The bound on how much of a page is read for its head, against pages whose head never ends
+# (a hostile or broken one). Real heads end far sooner: the Django admin's at 0.7 KB, a page
+# that inlines its critical CSS at 14 to 50 KB, one that inlines all of Bootstrap's at 240 KB.
+HEAD_LIMIT = 1024 * 1024
 TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
 _HTML = ("text/html", "application/xhtml+xml")
 
 _HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
-_HEAD_END_RE = re.compile(rb"</head|<body", re.IGNORECASE)
-# The head's end (as _HEAD_END_RE) or the start of a tag that names a trace, whose id follows
-# (after the version, "00-", in a traceparent). A baggage tag comes only with a sentry-trace
-# tag, since TraceContext renders a DSC only with one; alone, it is no trace's, but it still
-# means the page has its tags.
+_HTML_START_RE = re.compile(rb"<html(?:\s[^>]*)?>", re.IGNORECASE)
+_DOCTYPE_RE = re.compile(rb"<!doctype[^>]*>", re.IGNORECASE)
+# The head's end (its end tag or the body's start tag, both optional; not </header> or
+# <bodyx>), a comment (what it holds is no tag), or the start of a tag that names a trace,
+# whose id follows (after the version, "00-", in a traceparent). A baggage tag comes only with
+# a sentry-trace tag, since TraceContext renders a DSC only with one; alone, it is no trace's,
+# but it still means the page has its tags.
 _HEAD_SCAN_RE = re.compile(
-    rb'<(?:meta name="(sentry-trace|traceparent)" content="|/[hH][eE][aA][dD]|[bB][oO][dD][yY])'
+    rb'<(?:meta name="(sentry-trace|traceparent)" content="|(!--)|/[hH][eE][aA][dD][\s/>]'
+    rb"|[bB][oO][dD][yY][\s/>])"
+)
+# A page that starts with an element that has no place in a head (`<div>`, `<tr>`: an htmx
+# fragment, say) has no head to read.
+_FIRST_TAG_RE = re.compile(rb"\s*+<([a-zA-Z][a-zA-Z0-9]*+)")
+_HEAD_ELEMENTS = frozenset(
+    b"html head meta link title script style base noscript template basefont bgsound".split()
 )
 _BAGGAGE_TAG = b'<meta name="baggage" content="'
 # Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
@@ -55,7 +67,7 @@ _TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
 _SHAPING = frozenset({"cache-control", "expires", "content-encoding", "server-timing"})
 
 # Pages that served another trace's tags, by location: each is logged once (bounded).
-_warned: set[str] = set()
+_warned: set[tuple[str, str]] = set()
 _WARNED_LIMIT = 1000
 
 
@@ -212,8 +224,9 @@ class Page:
 
     def body(self, body: bytes, where: Callable[[], str]) -> bytes:
         """The body to send instead of `body`. For HEAD work, `body` may be just the start
-        of it, as long as that is HEAD_LIMIT bytes at least. `where()` names the page in the
-        warning about stale tags (a view, a path); it is called only for that."""
+        of it, as long as `head_seen()` says it holds the head (or it is HEAD_LIMIT bytes at
+        least). `where()` names the page in the warnings about its tags (a view, a path); it
+        is called only for those."""
         if self.work is _STRIP:
             new, count = _TRACE_META_RE.subn(b"", body)
             if not count:
@@ -253,43 +266,111 @@ class Page:
 def _fixed_head(
     body: bytes, trace: TraceContext, ours: bytes, inject: bool, where: Callable[[], str]
 ) -> bytes:
-    """`body` with this trace's tags in its head (`ours`: its trace id): stale ones replaced,
-    missing ones injected (when `inject`); `body` itself when it is right as it is."""
-    found = False
+    """`body` with exactly one set of this trace's tags in its head (`ours`: its trace id):
+    stale ones replaced, repeated ones removed, missing ones injected (when `inject`); `body`
+    itself when it is right as it is."""
+    if len(body) > _SMALL and not body.startswith(b"<!") and _is_fragment(body):
+        return body  # no head to read: spare the scan of a large fragment
+    seen = 0  # the names found so far: 1 sentry-trace, 2 traceparent
     at = 0
     # One pass over the head, from tag to tag that names a trace, up to the head's end.
     while (match := _HEAD_SCAN_RE.search(body, at, HEAD_LIMIT)) is not None:
         name = match.group(1)
         if name is None:
-            break  # the head's end
+            if match.group(2) is not None:
+                at = _after(body, b"-->", match.end())
+                continue
+            at = _script_end(body, match.start())
+            if at < 0:
+                break  # the head's end
+            continue  # a script spelled it
         at = match.end()
         if not body.startswith(ours, at + 3 if name == b"traceparent" else at):  # after "00-"
-            return _replaced(body, _head_end(body), trace, where)
-        found = True
-    if found or not inject:
+            return _replaced(body, trace, where, stale=True)
+        bit = 1 if name == b"sentry-trace" else 2
+        if seen & bit:
+            return _replaced(body, trace, where, stale=False)  # a second set
+        seen |= bit
+    if match is None and len(body) >= HEAD_LIMIT:
+        _warn(where(), _PAST_LIMIT)  # tags past the bound are not seen: inject none either
         return body
-    end = match.start() if match is not None else min(len(body), HEAD_LIMIT)
-    start = _HEAD_START_RE.search(body, 0, end)
-    if start is None or body.find(_BAGGAGE_TAG, 0, end) >= 0:
+    if seen or not inject:
+        return body
+    end = match.start() if match is not None else len(body)
+    if body.find(_BAGGAGE_TAG, 0, end) >= 0:
+        return body
+    position = _injection_point(body, end)
+    if position < 0:
         return body
     meta = str(trace.meta()).encode("ascii")
-    return b"".join((body[: start.end()], meta, body[start.end() :])) if meta else body
+    return b"".join((body[:position], meta, body[position:])) if meta else body
+
+
+_SMALL = 8192  # a page this short is scanned whole sooner than asked whether it is a fragment
+
+
+def _is_fragment(body: bytes) -> bool:
+    """Whether the page starts with an element that has no place in a head. (Most pages start
+    with a doctype or a comment: callers spare this call for those.)"""
+    first = _FIRST_TAG_RE.match(body)
+    return first is not None and first.group(1).lower() not in _HEAD_ELEMENTS
+
+
+def _script_end(body: bytes, position: int) -> int:
+    """Where the script that `position` lies in ends, or -1 when it lies in none."""
+    closed = body.rfind(b"</script", 0, position)  # then a script opened since, if any
+    if body.rfind(b"<script", closed if closed > 0 else 0, position) < 0:
+        return -1
+    return _after(body, b"</script", position)
+
+
+def _after(body: bytes, closer: bytes, start: int) -> int:
+    """Where `closer` ends, from `start` on (HEAD_LIMIT if it does not come before it)."""
+    end = body.find(closer, start, HEAD_LIMIT)
+    return HEAD_LIMIT if end < 0 else end + len(closer)
+
+
+def _injection_point(body: bytes, end: int) -> int:
+    """Where the tags go in a head that has none: after `<head ...>`; in a page without that
+    (optional) tag, after `<html ...>` or the doctype, where the browser's head begins. -1
+    for a fragment."""
+    start = _HEAD_START_RE.search(body, 0, end)
+    if start is None:
+        start = _HTML_START_RE.search(body, 0, end) or _DOCTYPE_RE.search(body, 0, end)
+    return -1 if start is None else start.end()
+
+
+def head_seen(start: bytes) -> bool:
+    """Whether the start of a body holds all of its head that `Page.body()` reads: the WSGI
+    and ASGI adapters hold a page back only until then (or until HEAD_LIMIT bytes)."""
+    return _head_end(start) < len(start) or (len(start) > _SMALL and _is_fragment(start))
 
 
 def _head_end(body: bytes) -> int:
-    # The first end tag in any case, or the body's start tag (the head's end tag is optional).
-    # Not a plain find of "</head": a script in the body may spell it after </HEAD> or <body>.
-    match = _HEAD_END_RE.search(body, 0, HEAD_LIMIT)
-    return match.start() if match is not None else min(len(body), HEAD_LIMIT)
+    # As _fixed_head reads it: the first end tag in any case, or the body's start tag (the
+    # head's end tag is optional), outside comments and scripts.
+    at = 0
+    while (match := _HEAD_SCAN_RE.search(body, at, HEAD_LIMIT)) is not None:
+        if match.group(1) is not None:
+            at = match.end()
+        elif match.group(2) is not None:
+            at = _after(body, b"-->", match.end())
+        else:
+            at = _script_end(body, match.start())
+            if at < 0:
+                return match.start()
+    return min(len(body), HEAD_LIMIT)
 
 
-def _replaced(body: bytes, end: int, trace: TraceContext, where: Callable[[], str]) -> bytes:
-    """`body` with the trace tags before `end` replaced: this trace's tags where the first
-    one was, and the others gone."""
+def _replaced(body: bytes, trace: TraceContext, where: Callable[[], str], *, stale: bool) -> bytes:
+    """`body` with the trace tags of its head replaced: this trace's tags where the first one
+    was, and the others gone. `stale`: they named another trace, else they were repeated."""
+    end = _head_end(body)
     tags = list(_TRACE_META_RE.finditer(body, 0, end))
-    if not tags:  # a tag cut off at `end`: nothing whole to replace
+    if not tags:  # nothing whole to replace: a tag cut off at the bound, or not ours
+        _warn(where(), _PAST_LIMIT if end >= HEAD_LIMIT else _FOREIGN)
         return body
-    _warn_stale(where())
+    _warn(where(), _STALE if stale else _REPEATED)
     parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
     position = tags[0].end()
     for tag in tags[1:]:
@@ -299,16 +380,35 @@ def _replaced(body: bytes, end: int, trace: TraceContext, where: Callable[[], st
     return b"".join(parts)
 
 
-def _warn_stale(where: str) -> None:
-    if where in _warned or len(_warned) >= _WARNED_LIMIT:
+_STALE = (
+    "metatrace: %s rendered the trace tags of another trace, so they were replaced with this "
+    "request's. A fragment cache around the tags ({%% cache %%}, a Jinja fragment cache) serves "
+    "one visitor's trace to the next: render the tags outside it."
+)
+_REPEATED = (
+    "metatrace: %s rendered the trace tags more than once, so one set was kept (the browser "
+    "reads the first). Render them once: a cached include and the tag itself, or a base "
+    "template and a block that both print them, make two."
+)
+_FOREIGN = (
+    "metatrace: %s carries a trace tag of another trace in a spelling that metatrace does not "
+    "render, so it was left as it is, and the browser may read it first. Render the tags with "
+    "metatrace only."
+)
+_PAST_LIMIT = (
+    "metatrace: the head of %s runs past the first "
+    f"{HEAD_LIMIT} bytes (metatrace.responses.HEAD_LIMIT), so trace tags after that are "
+    "neither checked (a stale or repeated set stays) nor injected. End the head sooner: move "
+    "large inline styles or scripts into files."
+)
+
+
+def _warn(where: str, message: str) -> None:
+    key = (message, where)  # each kind of warning once per place
+    if key in _warned or len(_warned) >= _WARNED_LIMIT:
         return
-    _warned.add(where)
-    logger.warning(
-        "metatrace: %s rendered the trace tags of another trace, so they were replaced with "
-        "this request's. A fragment cache around the tags ({%% cache %%}, a Jinja fragment "
-        "cache) serves one visitor's trace to the next: render the tags outside it.",
-        where,
-    )
+    _warned.add(key)
+    logger.warning(message, where)
 
 
 def _mentions_trace(server_timing: str) -> bool:

@@ -10,6 +10,7 @@ dictionary lookups when neither is in use.
 from __future__ import annotations
 
 import sys
+from contextvars import ContextVar, Token
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +20,7 @@ from .context import SpanContext, TraceContext, get_active, start_active
 
 SENTRY = "sentry_sdk"
 OTEL = "opentelemetry"
+OTEL_TRACE = "opentelemetry.trace"
 
 
 def current() -> TraceContext:
@@ -93,12 +95,34 @@ def _from_sentry(source: str) -> TraceContext | None:
     sentry_sdk = _sentry(source)
     if sentry_sdk is None:
         return None
-    # Its current span, or its propagation context when no span runs.
-    parsed = formats.parse_sentry_trace(sentry_sdk.get_traceparent() or "")
+    # The root span of the running transaction: the request's own span. The span current
+    # while a template renders is a child of it (sentry-sdk's render span, a middleware
+    # span) that has ended before the page loads, and would differ from the one current when
+    # the response leaves. With no span, sentry-sdk's propagation context.
+    traceparent = sentry_sdk.get_traceparent() or ""
+    root = _sentry_root(sentry_sdk)
+    if root is not None and traceparent.startswith(root.trace_id):
+        # (With tracing off, sentry-sdk propagates its propagation context, not the span's.)
+        traceparent = f"{root.trace_id}-{root.span_id}{_SENTRY_FLAGS.get(root.sampled, '')}"
+    parsed = formats.parse_sentry_trace(traceparent)
     if parsed is None:
         return None
     trace_id, span_id, sampled = parsed
     return SpanContext(trace_id, span_id, sampled, sentry_sdk.get_baggage() or None, exact=True)
+
+
+_SENTRY_FLAGS = {True: "-1", False: "-0"}
+
+
+def _sentry_root(sentry_sdk: Any) -> Any:
+    """The root of sentry-sdk's current span tree: its transaction, or the segment of a
+    streamed span (`trace_lifecycle="stream"`); None when no span runs."""
+    scope = sentry_sdk.get_current_scope()
+    span = scope.span
+    if span is not None:
+        return getattr(span, "containing_transaction", None)  # None for a NoOpSpan
+    streamed = getattr(scope, "streamed_span", None)  # sentry-sdk 2.50 and later
+    return None if streamed is None else getattr(streamed, "_segment", None)
 
 
 def _otel_span(source: str) -> Any:
@@ -111,10 +135,34 @@ def _otel_span(source: str) -> Any:
     return span_context if span_context.is_valid else None
 
 
+# The OpenTelemetry span current when the request entered the middleware: the server span of
+# its instrumentation. A span started inside the view (a render span, a user's) is its child.
+_request_span: ContextVar[Any] = ContextVar("metatrace_request_span", default=None)
+
+
+def pin_request_span() -> Token[Any] | None:
+    """Called as a request enters the middleware: while it runs, the tags and headers name
+    the OpenTelemetry span current now, whichever child span is current when they render.
+    None (nothing pinned) unless OpenTelemetry is the source or may be."""
+    if OTEL_TRACE not in sys.modules:
+        return None  # no span can be current
+    source = (_settings.configured or _settings.get_config()).source
+    span_context = _otel_span(source)
+    return None if span_context is None else _request_span.set(span_context)
+
+
+def unpin_request_span(token: Token[Any] | None) -> None:
+    if token is not None:
+        _request_span.reset(token)
+
+
 def _from_otel(source: str) -> TraceContext | None:
     span_context = _otel_span(source)
     if span_context is None:
         return None
+    pinned = _request_span.get()
+    if pinned is not None and pinned.trace_id == span_context.trace_id:
+        span_context = pinned  # the request's span, not a child that ends before the page loads
     # Sentry items that arrived in OpenTelemetry's baggage make the DSC; else ours is frozen.
     baggage = sys.modules.get("opentelemetry.baggage")
     entries = baggage.get_all() if baggage is not None else {}

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from .carriers import read_environ
 from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, changed_headers, header_map, read_page
+from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
+from .sources import pin_request_span, unpin_request_span
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -41,9 +42,11 @@ class TraceMiddleware:
         holdable = environ.get("REQUEST_METHOD") != "HEAD"
         response = _Response(start_response, holdable, environ.get("PATH_INFO"))
         token = activate(context)
+        pinned = pin_request_span()  # an OpenTelemetry server span current now: see sources
         try:
             body = self.app(environ, response.start_response)
         finally:
+            unpin_request_span(pinned)
             deactivate(token)
         return _Body(context, body, response)
 
@@ -76,10 +79,13 @@ class _Response:
         self.held = (status, headers, exc_info, page)
         return self.buffer.append
 
-    def wants(self, size: int) -> bool:
-        """Whether the held page needs more than `size` bytes of its body."""
+    def wants(self, gathered: list[bytes]) -> bool:
+        """Whether the held page needs more of its body than `gathered`."""
         assert self.held is not None
-        return self.held[3].strips or size + sum(map(len, self.buffer)) < HEAD_LIMIT
+        if self.held[3].strips:
+            return True
+        start = b"".join(self.buffer + gathered)
+        return len(start) < HEAD_LIMIT and not head_seen(start)
 
     def release(self, body: bytes) -> bytes:
         """Start the real response for the held page; returns the body to send."""
@@ -106,12 +112,10 @@ class _Body:
             if self.response.held is not None:
                 # Gather what the page needs (start_response may come with the first chunk).
                 gathered = [] if chunk is None else [chunk]
-                size = len(gathered[0]) if gathered else 0
-                while chunk is not None and self.response.wants(size):
+                while chunk is not None and self.response.wants(gathered):
                     chunk = self._in_context(next, chunks, None)
                     if chunk is not None:
                         gathered.append(chunk)
-                        size += len(chunk)
                 yield self.response.release(b"".join(gathered))
                 if chunk is None:
                     return

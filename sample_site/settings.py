@@ -87,13 +87,17 @@ METATRACE = {
     "SOURCE": os.environ.get("METATRACE_SOURCE", "auto"),
     # Pages that print no tags (the admin login) get them injected: METATRACE_INJECT=1 make run.
     "INJECT": os.environ.get("METATRACE_INJECT", "0") == "1",
+    # The @sentry/browser release the pages load (frontend/package.json pins it).
+    "SENTRY_BROWSER_VERSION": os.environ.get("SAMPLE_SENTRY_BROWSER_VERSION", "11.12.0"),
 }
 
 # The browser SDK bundle (frontend/): it keeps its envelopes in the page and sends nothing.
+# SAMPLE_BUNDLE=sample/browser-newest.js serves the newest releases' (make frontend-newest).
 SAMPLE_BROWSER = {
     "DSN": DEMO_DSN,
     "TRACES_SAMPLE_RATE": 1.0,
     "OTEL": False,
+    "BUNDLE": os.environ.get("SAMPLE_BUNDLE", "sample/browser.js"),
 }
 # Where /outgoing/ sends its request; None means this site's own /downstream/.
 SAMPLE_DOWNSTREAM_URL: str | None = None

@@ -15,6 +15,7 @@ from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
 
 import metatrace
+from metatrace.responses import HEAD_LIMIT
 from metatrace.templating import lazy_trace_meta
 
 # Tags of a trace that is nobody's request, as a cached fragment would hold them.
@@ -29,7 +30,9 @@ NO_TAGS_PAGE = (
     + "<p>Long enough for GZipMiddleware to compress it.</p>" * 5
     + "</body></html>"
 )
-LONG_COMMENT = "<!-- " + "x" * 20_000 + " -->"  # a head longer than HEAD_LIMIT
+# 20 KB, as a head with inline critical CSS runs; more than the 8 KB an earlier version read.
+LONG_COMMENT = "<!-- " + "x" * 20_000 + " -->"
+PAST_LIMIT = "<!-- " + "x" * HEAD_LIMIT + " -->"  # a head longer than HEAD_LIMIT
 EXISTING_TIMING = 'db;dur=53, cache;desc="hit, miss";dur=1.5'
 
 
@@ -51,8 +54,13 @@ def body_tags(request: HttpRequest) -> HttpResponse:
 
 
 def late_tags(request: HttpRequest) -> HttpResponse:
-    """Another trace's tags in a head, but past the first HEAD_LIMIT bytes."""
+    """Another trace's tags in a head, after 20 KB of it."""
     return HttpResponse(f"<html><head>{LONG_COMMENT}{OTHER_TAGS}</head><body></body></html>")
+
+
+def past_limit_tags(request: HttpRequest) -> HttpResponse:
+    """Another trace's tags in a head, but past the first HEAD_LIMIT bytes."""
+    return HttpResponse(f"<html><head>{PAST_LIMIT}{OTHER_TAGS}</head><body></body></html>")
 
 
 def stale_head(request: HttpRequest) -> HttpResponse:
@@ -140,7 +148,7 @@ def with_status(request: HttpRequest, status: int) -> HttpResponse:
 def cut_tag(request: HttpRequest) -> HttpResponse:
     """Another trace's tag whose start lies in the first HEAD_LIMIT bytes and its end past."""
     start = "<html><head><!-- "
-    padding = "x" * (8192 - 40 - len(start) - len(" -->"))
+    padding = "x" * (HEAD_LIMIT - 40 - len(start) - len(" -->"))
     return HttpResponse(f"{start}{padding} -->{OTHER_TAGS}</head><body></body></html>")
 
 
@@ -198,8 +206,51 @@ def unended_head(request: HttpRequest) -> HttpResponse:
 
 
 def long_head(request: HttpRequest) -> HttpResponse:
-    """A page whose head ends only after the first HEAD_LIMIT bytes."""
+    """A page whose head ends after 20 KB."""
     return HttpResponse(f"<html><head>{LONG_COMMENT}</head><body></body></html>")
+
+
+def past_limit_head(request: HttpRequest) -> HttpResponse:
+    """A page whose head ends only after the first HEAD_LIMIT bytes."""
+    return HttpResponse(f"<html><head>{PAST_LIMIT}</head><body></body></html>")
+
+
+def headless(request: HttpRequest) -> HttpResponse:
+    """A page without the (optional) <head> start tag, whose body starts with a <header>."""
+    return HttpResponse(
+        "<!doctype html><html lang=en><title>t</title><header><h1>Shop</h1></header>"
+        "<main>content</main></html>"
+    )
+
+
+def fragment_page(request: HttpRequest) -> HttpResponse:
+    """An htmx-style fragment: no head at all, longer than a head scan's first look."""
+    return HttpResponse("<tr><td>row</td></tr>" * 1000)
+
+
+def head_script_spells_the_end(request: HttpRequest) -> HttpResponse:
+    """A script in the head that writes "</head>" and "<body>" before another trace's tags."""
+    return HttpResponse(
+        "<html><head><script>document.write('</head><body>');</script>"
+        f"<!-- </head> -->{OTHER_TAGS}</head><body></body></html>"
+    )
+
+
+def foreign_tag(request: HttpRequest) -> HttpResponse:
+    """Another trace's tag, in a spelling that metatrace does not render."""
+    tag = f'<meta name="sentry-trace" content="{OTHER_TRACE}-0123456789abcdef-1" />'
+    return HttpResponse(f"<html><head>{tag}</head><body></body></html>")
+
+
+def twice(request: HttpRequest) -> HttpResponse:
+    """This request's tags, rendered twice in the head."""
+    return render(request, "tests/twice.html")
+
+
+def cached_include(request: HttpRequest) -> HttpResponse:
+    """A cached include of the tags, then the tag itself: one trace twice on the first visit,
+    then the first visitor's trace and this one's."""
+    return render(request, "tests/cached_include.html")
 
 
 def stale_head_and_body_tags(request: HttpRequest) -> HttpResponse:
@@ -302,6 +353,14 @@ response_patterns = [
     path("no-tags/", no_tags),
     path("body-tags/", body_tags),
     path("late-tags/", late_tags),
+    path("past-limit-tags/", past_limit_tags),
+    path("past-limit-head/", past_limit_head),
+    path("headless/", headless),
+    path("fragment-page/", fragment_page),
+    path("head-script/", head_script_spells_the_end),
+    path("twice/", twice),
+    path("foreign-tag/", foreign_tag),
+    path("cached-include/", cached_include),
     path("stale-head/", stale_head),
     path("stale-head-again/", stale_head_again),
     path("async-stale-head/", async_stale_head),

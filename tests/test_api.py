@@ -12,6 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 import metatrace
+from metatrace.config import SettingError
 from metatrace.formats import parse_baggage
 from tests.conftest import (
     INCOMING_SPAN,
@@ -234,9 +235,37 @@ def test_head_of_trace_unconfigured_leaves_the_sentry_tags_to_the_browser() -> N
     assert parse_trace_meta(metatrace.trace_meta()) == {"traceparent": context.traceparent}
 
 
-def test_incoming_trace_without_dsc_and_unconfigured_still_renders_sentry_trace() -> None:
+@pytest.mark.parametrize("version", [None, "11.12.0", "10.39.0"])
+def test_no_sentry_trace_without_a_dsc_for_browsers_that_freeze_an_empty_one(
+    version: str | None,
+) -> None:
+    # No key of ours and no DSC came in: @sentry/browser 11.12 and earlier would continue the
+    # trace with an empty, frozen DSC (no public key), so the tags leave the trace to it.
+    metatrace.configure(w3c=True, sentry_browser_version=version)
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
+    assert parse_trace_meta(metatrace.trace_meta()) == {"traceparent": context.traceparent}
+    assert [name for name, _ in context.page_fields()] == ["traceparent"]
+    assert context.headers()["sentry-trace"] == context.sentry_trace  # the next service gets it
+
+
+@pytest.mark.parametrize("version", ["11.17.0", "11.17", "12.0.0-beta.1", "v13.2.1"])
+def test_sentry_trace_without_a_dsc_for_browsers_that_fill_in_their_own(version: str) -> None:
+    metatrace.configure(sentry_browser_version=version)
     context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
     assert parse_trace_meta(metatrace.trace_meta()) == {"sentry-trace": context.sentry_trace}
+    assert [name for name, _ in context.page_fields()] == ["sentry-trace"]
+    started = metatrace.continue_trace()  # no key, no rate: the browser decides
+    assert parse_trace_meta(started.meta()) == {
+        "sentry-trace": f"{started.trace_id}-{started.span_id}"
+    }
+
+
+@pytest.mark.parametrize("version", ["11", "eleven", "11.x", "", 11.17])
+def test_a_bad_browser_version_fails_fast_naming_the_setting(version: Any) -> None:
+    with pytest.raises(
+        SettingError, match=r"^metatrace: sentry_browser_version .* is not a version"
+    ):
+        metatrace.configure(sentry_browser_version=version)
 
 
 @pytest.mark.parametrize("rate, sampled, flag", [(1.0, "true", "1"), (0.0, "false", "0")])
@@ -359,6 +388,7 @@ async def _task(trace_id: str) -> str:
 
 @pytest.mark.asyncio
 async def test_asyncio_tasks_are_isolated() -> None:
+    metatrace.configure(public_key="abc")
     ids = [f"{i:032x}" for i in range(1, 51)]
     assert await asyncio.gather(*(_task(trace_id) for trace_id in ids)) == ids
     assert metatrace.get_active() is None
@@ -413,7 +443,8 @@ def test_a_scope_is_entered_once() -> None:
 
 
 def test_a_trace_without_a_dsc_carries_no_baggage_field() -> None:
-    metatrace.configure(dsn=None, w3c=False)  # no key of ours, and none came in
+    # No key of ours, and none came in; a browser that fills in its own DSC.
+    metatrace.configure(dsn=None, w3c=False, sentry_browser_version="11.17.0")
     context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE})
     assert [name for name, _ in context.page_fields()] == ["sentry-trace"]
     assert set(parse_trace_meta(str(context.meta()))) == {"sentry-trace"}

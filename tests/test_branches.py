@@ -331,6 +331,7 @@ def test_jinja_renders_trace_meta_without_the_call(autoescape: bool) -> None:
 
     from metatrace.jinja import TraceMetaExtension
 
+    metatrace.configure(public_key="abc")
     environment = jinja2.Environment(extensions=[TraceMetaExtension], autoescape=autoescape)
     template = environment.from_string("<head>{{ trace_meta }}</head>")
     with metatrace.trace_scope({"sentry-trace": SENTRY_TRACE}) as context:

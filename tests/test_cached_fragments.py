@@ -28,7 +28,10 @@ ENGINE = Engine(
     }
 )
 LOAD = "{% load cache metatrace %}"
-HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"}
+HEADERS = {
+    "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+    "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=abc",
+}
 REFUSED = (
     "{tag} is inside {{% cache %}}: the cached fragment would show its first visitor's trace "
     "to every later visitor (and, under a shared key, on other pages). Render {tag} outside "
@@ -126,7 +129,7 @@ def test_the_jinja_global_outside_a_cache_block_compiles(source: str) -> None:
 
 def test_jinja_allow_cached_tag_warns_and_the_fragment_is_then_stale() -> None:
     # What the error prevents, shown with Flask-Caching's real extension and cache.
-    metatrace.configure(allow_cached_tag=True)
+    metatrace.configure(allow_cached_tag=True, public_key="abc")
     app = Flask(__name__)
     Cache(app, config={"CACHE_TYPE": "SimpleCache"})
     app.jinja_env.add_extension(TraceMetaExtension)

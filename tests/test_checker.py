@@ -150,22 +150,24 @@ def empty_cache() -> None:
 
 @pytest.mark.urls("tests.urls")
 @pytest.mark.usefixtures("empty_cache")
-def test_cache_page_inside_the_middleware_gets_fresh_tags_but_is_still_flagged(
+def test_cache_page_inside_the_middleware_with_stripping_off_fails(
     live_server: Any, settings: Any
 ) -> None:
     settings.METATRACE = {**settings.METATRACE, "STRIP_CACHEABLE": False}
     report = check(live_server.url + "/t/cache-page/")
     # `cache_page` replays the stored body inside TraceMiddleware, which replaces the stale
     # tags with this request's: no replay reaches the visitor...
-    assert _texts(report, "fail") == []
     assert "each fetch got a trace of its own: no cache replays the trace" in render(report)
     # ...but a shared cache in front would store each page with its visitor's trace.
-    assert report.exit_status == OK, render(report)
+    assert report.exit_status == FAILED, render(report)
     text = render(report)
     assert "Cache-Control: max-age=60 (shared caches, a CDN or a proxy, may store this page)" in (
         text
     )
-    assert "fetches 1 and 2 may each be stored by a shared cache with its trace tags" in text
+    assert _texts(report, "fail") == [
+        "fetches 1 and 2 may each be stored by a shared cache with a visitor's trace (in its "
+        "meta tags or Server-Timing): the cache would hand that trace to the next visitors"
+    ]
 
 
 @pytest.mark.urls("tests.urls")
@@ -207,8 +209,8 @@ SITE_CACHE = [
     "metatrace.middleware.TraceMiddleware",
     "django.middleware.cache.FetchFromCacheMiddleware",
 ]
-# The cache fetched outside TraceMiddleware (what check W002 warns of): a stored page goes
-# out as it was stored, first visitor's trace and all.
+# The cache fetched outside TraceMiddleware, and stored outside it too: a stored page goes out
+# as it was stored, which TraceMiddleware saw on its way in and stripped (unless told not to).
 CACHE_OUTSIDE = [
     "django.middleware.cache.UpdateCacheMiddleware",
     "django.middleware.cache.FetchFromCacheMiddleware",
@@ -228,18 +230,15 @@ def test_the_cache_middleware_replaying_a_page_is_caught(settings: Any) -> None:
 
 @pytest.mark.urls("tests.urls")
 @pytest.mark.usefixtures("empty_cache")
-def test_the_cache_middleware_with_the_tags_stripped_warns_of_the_stored_first_page(
-    settings: Any,
-) -> None:
+def test_the_cache_middleware_in_djangos_order_hands_out_no_trace(settings: Any) -> None:
     with _django_server(SITE_CACHE, settings) as url:
         report = check(url + "/t/tag/")
-    # The first visitor's page leaves with its tags (the cache middleware adds Cache-Control
-    # after TraceMiddleware saw it): a CDN in front would store it. The replay loses them.
+    # The cache middleware adds Cache-Control after TraceMiddleware saw the page, so
+    # TraceMiddleware rehearses it: the first visitor's page leaves without its trace too.
     assert report.exit_status == OK, render(report)
     assert _texts(report, "warn") == [
         "no trace on a page that shared caches may store: safe, the browser starts its own",
-        "fetch 1 may be stored by a shared cache with its trace tags: the cache would hand "
-        "one visitor's trace to others",
+        "no trace on a page that shared caches may store: safe, the browser starts its own",
     ]
 
 
@@ -534,7 +533,7 @@ def test_the_command_line_catches_a_cached_page(settings: Any) -> None:
     assert result.returncode == FAILED, result.stdout + result.stderr
     assert "  FAIL  replayed: fetch 2 sent no trace" in result.stdout
     assert re.fullmatch(
-        r"Result: \d+ checks? failed, 1 warning \(exit status 1\)", result.stdout.splitlines()[-1]
+        r"Result: \d+ checks? failed \(exit status 1\)", result.stdout.splitlines()[-1]
     )
 
 
@@ -561,6 +560,10 @@ def test_an_unreachable_url_is_a_clear_error() -> None:
         (["http://127.0.0.1/", "--dsn", "nope"], "--dsn 'nope' is not a Sentry DSN"),
         (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be a positive number"),
         (["http://127.0.0.1/", "--timeout", "inf"], "--timeout must be a positive number"),
+        (
+            ["http://127.0.0.1/", "--sentry-browser-version", "eleven"],
+            "--sentry-browser-version 'eleven' is not a version of @sentry/browser",
+        ),
     ],
 )
 def test_a_bad_command_line_says_what_is_wrong(arguments: list[str], message: str) -> None:
@@ -634,6 +637,19 @@ class _Odd(_Handler):
             headers = [("Content-Type", "text/html; charset=x-no-such-charset")]
         elif self.path == "/broken-gzip/":
             headers.append(("Content-Encoding", "gzip"))
+        elif self.path in ("/style.css", "/data.json"):
+            kind = "text/css" if self.path.endswith(".css") else "application/json"
+            body = b"{}" if kind == "application/json" else b"p { margin: 0 }"
+            headers = [("Content-Type", kind), ("Cache-Control", "public, max-age=600")]
+            self.answer(status, [*headers, ("Content-Length", str(len(body)))], body)
+            return
+        elif self.path == "/cacheable-stripped/":  # what STRIP_CACHEABLE leaves of a page
+            headers.append(("Cache-Control", "max-age=60"))
+        elif self.path == "/cacheable-with-tags/":  # the leak: a visitor's trace, stored
+            tags = str(trace.meta())
+            headers.append(("Cache-Control", "max-age=60"))
+        elif self.path == "/cacheable-timing/":  # the trace in Server-Timing only, stored
+            headers += [("Cache-Control", "public"), ("Server-Timing", trace.page().server_timing)]
         body = HEAD.format(tags).encode()
         if self.path == "/broken-gzip/":
             body = gzip.compress(body)[:20]  # cut off: not a whole gzip stream
@@ -645,6 +661,36 @@ def odd() -> Iterator[str]:
     metatrace.configure(dsn=SITE_DSN, w3c=True)
     with _serve(_Odd) as url:
         yield url
+
+
+@pytest.mark.parametrize(
+    "path, kind", [("/style.css", "text/css"), ("/data.json", "application/json")]
+)
+def test_a_url_that_is_not_an_html_page_is_named_so(odd: str, path: str, kind: str) -> None:
+    report = check(odd + path, dsn=SITE_DSN)
+    assert _texts(report, "fail") == [
+        f"not an HTML page ({kind}): browser SDKs read the trace from the HTML page they "
+        "load; check the URL of a page"
+    ]
+    assert "no trace at all" not in render(report)
+    assert report.exit_status == FAILED
+
+
+def test_a_page_stripped_because_shared_caches_may_store_it_passes_with_a_dsn(odd: str) -> None:
+    report = check(odd + "/cacheable-stripped/", dsn=SITE_DSN)
+    assert report.exit_status == OK, render(report)
+    assert "not checked: fetch 2 carries no trace (shared caches may store it)" in _texts(
+        report, "info"
+    )
+
+
+@pytest.mark.parametrize("path", ["/cacheable-with-tags/", "/cacheable-timing/"])
+def test_a_page_that_shared_caches_may_store_with_a_trace_fails(odd: str, path: str) -> None:
+    report = check(odd + path)
+    assert (
+        "fetches 1 and 2 may each be stored by a shared cache with a visitor's trace (in its "
+        "meta tags or Server-Timing): the cache would hand that trace to the next visitors"
+    ) in _texts(report, "fail")
 
 
 def test_an_error_status_is_a_page_too(odd: str) -> None:
@@ -667,9 +713,23 @@ def test_a_server_that_hangs_up_is_a_clear_error(odd: str) -> None:
 def test_a_sentry_trace_without_baggage_fails(odd: str) -> None:
     report = check(odd + "/no-baggage/")
     assert (
-        "meta baggage: absent, next to a sentry-trace: the browser SDK would continue the "
-        "trace with an empty dynamic sampling context"
+        "meta baggage: absent, next to a sentry-trace: @sentry/browser 11.12 and earlier "
+        "continue the trace with an empty dynamic sampling context, and send no public key "
+        "(11.17 and later fill in their own: if the pages load one, say so with "
+        "--sentry-browser-version)"
     ) in _texts(report, "fail")
+
+
+@pytest.mark.parametrize("version", ["11.17.0", "12.1"])
+def test_a_sentry_trace_without_baggage_passes_for_a_browser_that_fills_in_its_own(
+    odd: str, version: str
+) -> None:
+    report = check(odd + "/no-baggage/", sentry_browser_version=version)
+    assert not any("baggage" in text for text in _texts(report, "fail"))
+    assert (
+        "meta baggage: absent, next to a sentry-trace: @sentry/browser 11.17 and later "
+        "continue the trace with a dynamic sampling context of their own"
+    ) in _texts(report, "ok")
 
 
 def test_traceparent_with_another_span_id_warns(odd: str) -> None:

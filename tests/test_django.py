@@ -160,7 +160,7 @@ def test_settings_configure_the_core(settings: Any) -> None:
             "METATRACE['SAMPLE_RATE'] is not a metatrace setting. Valid keys: DSN, "
             "PUBLIC_KEY, RELEASE, ENVIRONMENT, TRACES_SAMPLE_RATE, W3C, ORG_ID, "
             "STRICT_TRACE_CONTINUATION, STRIP_CACHEABLE, SOURCE, PROPAGATION_TARGETS, "
-            "SERVER_TIMING, INJECT, ALLOW_CACHED_TAG.",
+            "SERVER_TIMING, INJECT, ALLOW_CACHED_TAG, SENTRY_BROWSER_VERSION.",
         ),
         (
             {"ALLOW_CACHED_TAG": "yes"},
@@ -303,21 +303,53 @@ def test_check_gzip_inside_trace_middleware(settings: Any) -> None:
     assert check_middleware() == []
 
 
-def test_check_cache_middleware_in_the_recommended_order(settings: Any) -> None:
-    settings.MIDDLEWARE = [
-        "django.middleware.cache.UpdateCacheMiddleware",
-        "metatrace.middleware.TraceMiddleware",
-        "django.middleware.cache.FetchFromCacheMiddleware",
-    ]
+UPDATE = "django.middleware.cache.UpdateCacheMiddleware"
+FETCH = "django.middleware.cache.FetchFromCacheMiddleware"
+BOTH = "django.middleware.cache.CacheMiddleware"
+TRACE = "metatrace.middleware.TraceMiddleware"
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [
+        [UPDATE, TRACE, FETCH],  # Django's documented order: TraceMiddleware rehearses UPDATE
+        [TRACE, UPDATE, FETCH],  # every page passes TraceMiddleware last
+        [BOTH, TRACE],  # stored after TraceMiddleware stripped it
+        [TRACE, BOTH],
+        [FETCH, TRACE],  # nothing stores pages
+        [UPDATE, FETCH, TRACE],  # stored after TraceMiddleware stripped it
+    ],
+)
+def test_check_cache_middleware_in_orders_that_carry_no_visitors_trace(
+    settings: Any, middleware: list[str]
+) -> None:
+    settings.MIDDLEWARE = middleware
     assert check_middleware() == []
 
 
-def test_check_cache_middleware_that_bypasses_trace_middleware(settings: Any) -> None:
-    settings.MIDDLEWARE = [
-        "django.middleware.cache.FetchFromCacheMiddleware",
-        "metatrace.middleware.TraceMiddleware",
-    ]
-    assert [message.id for message in check_middleware()] == ["metatrace.W002"]
+@pytest.mark.parametrize(
+    "middleware, fetching, updating",
+    [
+        ([FETCH, TRACE, UPDATE], FETCH, UPDATE),  # Django's order, reversed
+        ([FETCH, TRACE, BOTH], FETCH, BOTH),
+        ([BOTH, TRACE, UPDATE], BOTH, UPDATE),
+    ],
+)
+def test_check_cache_middleware_that_serves_stored_pages_around_trace_middleware(
+    settings: Any, middleware: list[str], fetching: str, updating: str
+) -> None:
+    settings.MIDDLEWARE = middleware
+    [error] = check_middleware()
+    assert isinstance(error, Error) and error.id == "metatrace.E002"
+    assert error.msg == (
+        f"{fetching} comes before metatrace.middleware.TraceMiddleware and {updating} after "
+        "it: the cache stores each page with the trace of the visitor who filled it, and "
+        "serves it to the next visitors without passing TraceMiddleware."
+    )
+    assert error.hint == (
+        "Use Django's documented order: UpdateCacheMiddleware first, TraceMiddleware after "
+        "it, FetchFromCacheMiddleware last."
+    )
 
 
 from metatrace.middleware import TraceMiddleware  # noqa: E402

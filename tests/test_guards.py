@@ -522,7 +522,7 @@ def test_a_w3c_only_trace_continues_through_a_wsgi_environ() -> None:
 
 
 def test_a_w3c_only_trace_through_django(client: Client, settings: Any) -> None:
-    settings.METATRACE = {"W3C": True}
+    settings.METATRACE = {"W3C": True, "PUBLIC_KEY": "abc"}
     headers = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-00"}
     tags = parse_trace_meta(client.get("/", headers=headers).content.decode())
     assert tags["traceparent"].startswith(f"00-{INCOMING_TRACE}-")

@@ -26,7 +26,11 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # The README is read on the package index too, so its links are absolute, under the repository.
 REPOSITORY = PROJECT["urls"]["Repository"]
-HEADERS = {"sentry-trace": f"{INCOMING_TRACE}-b7ad6b7169203331-1"}
+# As an upstream Sentry SDK sends them: the trace, and its dynamic sampling context.
+HEADERS = {
+    "sentry-trace": f"{INCOMING_TRACE}-b7ad6b7169203331-1",
+    "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key={'0f' * 16}",
+}
 # ```text blocks are shown, not run.
 LANGUAGES = {"sh", "python", "html+django", "html+jinja", "text"}
 FENCE = re.compile(r"^```(\S*)\n(.*?)^```$", flags=re.M | re.S)

@@ -128,6 +128,7 @@ def test_django_tag_rejects_arguments_other_than_as_name(arguments: str) -> None
 
 
 def test_django_tag_can_store_the_tags_in_a_variable() -> None:
+    metatrace.configure(public_key="abc")
     metatrace.continue_trace({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"})
     template = engines["django"].from_string(
         "{% load metatrace %}{% trace_meta as tags %}<head>{{ tags }}</head>"

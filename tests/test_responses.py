@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from typing import Any
 
@@ -47,6 +47,16 @@ DSN = "https://5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e@o1.ingest.example.invalid/2"
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _warnings_given_anew() -> Iterator[None]:
+    # Each warning is given once per place and process: each test sees its own.
+    saved = set(responses._warned)
+    responses._warned.clear()
+    yield
+    responses._warned.clear()
+    responses._warned.update(saved)
 
 
 def parse_server_timing(header: str) -> list[tuple[str, dict[str, str]]]:
@@ -117,7 +127,13 @@ def test_an_html_page_carries_its_tags_in_server_timing(client: Client) -> None:
         ({"W3C": True, "DSN": DSN}, {}, {"sentry-trace", "baggage", "traceparent"}),
         ({"W3C": True}, A, {"sentry-trace", "baggage", "traceparent"}),
         # Continued with no DSC and no key of ours: no baggage tag, so no baggage entry.
-        ({"W3C": False}, {"sentry-trace": A["sentry-trace"]}, {"sentry-trace"}),
+        ({"W3C": False}, {"sentry-trace": A["sentry-trace"]}, set()),  # no DSC, and the
+        # browser would freeze an empty one; a browser that fills in its own gets the trace:
+        (
+            {"W3C": False, "SENTRY_BROWSER_VERSION": "11.17.0"},
+            {"sentry-trace": A["sentry-trace"]},
+            {"sentry-trace"},
+        ),
     ],
 )
 def test_server_timing_carries_exactly_what_the_tags_carry(
@@ -441,14 +457,138 @@ def test_headers_kept_outside_djangos_own_store_are_read_too(
     assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
-@pytest.mark.parametrize("path", ["/r/body-tags/", "/r/late-tags/"])
-def test_only_the_head_is_looked_at(
-    client: Client, caplog: pytest.LogCaptureFixture, path: str
-) -> None:
-    response = client.get(path, headers=A)
+def test_only_the_head_is_looked_at(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    response = client.get("/r/body-tags/", headers=A)
     contents = [element["content"] for element in trace_meta_elements(response.content.decode())]
     assert len(contents) == 2 and all(OTHER_TRACE in content for content in contents)
     assert "of another trace" not in caplog.text
+
+
+def head_tags(html: str) -> list[tuple[str, str]]:
+    """(name, content) of each trace tag in the head, as html5lib (the HTML5 parsing
+    algorithm, which browsers follow) builds the head: also the implied one."""
+    soup = BeautifulSoup(html, "html5lib")
+    assert soup.head is not None
+    return [
+        (e["name"], e["content"])
+        for e in soup.head.find_all("meta")
+        if e.get("name") in ("sentry-trace", "baggage", "traceparent")
+    ]
+
+
+def assert_one_set_of(html: str, trace_id: str) -> None:
+    """The page carries one set of tags, all of `trace_id`, and all in its head."""
+    tags = head_tags(html)
+    assert [name for name, _ in tags] == ["sentry-trace", "baggage", "traceparent"], tags
+    assert tags[0][1].startswith(trace_id) and trace_id in tags[2][1]
+    assert len(trace_meta_elements(html)) == 3  # none elsewhere either
+
+
+@pytest.mark.parametrize("path", ["/r/late-tags/", "/r/head-script/"])
+def test_stale_tags_anywhere_in_the_head_are_replaced(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    # After 20 KB of head (an 8 KB window missed them), and after a script and a comment
+    # that spell "</head>" and "<body>" without ending the head.
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get(path, headers=A)
+    assert_one_set_of(response.content.decode(), TRACE_A)
+    assert "of another trace, so they were replaced" in caplog.text
+
+
+def test_a_trace_tag_of_another_spelling_is_left_with_a_warning(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another renderer's tag (XHTML's closing slash): not one that metatrace replaces.
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/foreign-tag/", headers=A)
+    [tag] = trace_meta_elements(response.content.decode())
+    assert tag["content"].startswith(OTHER_TRACE)
+    assert (
+        "the view 'tests.responses_urls.foreign_tag' carries a trace tag of another trace in a "
+        "spelling that metatrace does not render, so it was left as it is"
+    ) in caplog.text
+
+
+def test_a_script_that_spells_the_heads_end_is_kept_as_it_was(client: Client) -> None:
+    response = client.get("/r/head-script/", headers=A)
+    soup = BeautifulSoup(response.content.decode(), "html5lib")
+    assert soup.head is not None and soup.head.script is not None
+    assert soup.head.script.string == "document.write('</head><body>');"
+
+
+@pytest.mark.parametrize("inject", [False, True])
+def test_tags_past_the_head_limit_are_left_with_a_warning(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture, inject: bool
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": inject}
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/past-limit-tags/", headers=A)
+    contents = [element["content"] for element in trace_meta_elements(response.content.decode())]
+    assert len(contents) == 2 and all(OTHER_TRACE in content for content in contents)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning == (
+        "metatrace: the head of the view 'tests.responses_urls.past_limit_tags' runs past the "
+        f"first {HEAD_LIMIT} bytes (metatrace.responses.HEAD_LIMIT), so trace tags after that "
+        "are neither checked (a stale or repeated set stays) nor injected. End the head "
+        "sooner: move large inline styles or scripts into files."
+    )
+
+
+def test_a_head_past_the_limit_gets_no_tags_injected(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Tags of its own may follow, past the bound: injecting could make two sets.
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/past-limit-head/", headers=A)
+    assert trace_meta_elements(response.content.decode()) == []
+    assert "runs past the first" in caplog.text
+
+
+@pytest.mark.parametrize("inject", [False, True])
+def test_tags_rendered_twice_leave_as_one_set(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture, inject: bool
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": inject}
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    response = client.get("/r/twice/", headers=A)
+    assert_one_set_of(response.content.decode(), TRACE_A)
+    assert "rendered the trace tags more than once, so one set was kept" in caplog.text
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+def test_a_cached_include_and_the_tag_leave_as_one_set_of_each_visitors_trace(
+    client: Client,
+) -> None:
+    # The first visit renders its trace twice (the include, then the tag); the second gets
+    # the first visitor's trace from the cached include, and its own from the tag.
+    first = client.get("/r/cached-include/", headers=A)
+    assert_one_set_of(first.content.decode(), TRACE_A)
+    second = client.get("/r/cached-include/", headers=B)
+    assert_one_set_of(second.content.decode(), TRACE_B)
+    assert TRACE_A not in second.content.decode()
+
+
+@pytest.mark.parametrize("inject", [False, True])
+def test_a_page_without_a_head_start_tag_gets_its_tags_in_the_head_not_the_header(
+    client: Client, settings: Any, inject: bool
+) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": inject}
+    html = client.get("/r/headless/", headers=A).content.decode()
+    if not inject:
+        assert trace_meta_elements(html) == []
+        return
+    assert_one_set_of(html, TRACE_A)  # the browser's implied head, before <title>
+    soup = BeautifulSoup(html, "html5lib")
+    assert soup.header is not None and soup.header.find("meta") is None
+    assert soup.head is not None and soup.head.title is not None
+
+
+def test_a_fragment_gets_no_tags(client: Client, settings: Any) -> None:
+    settings.METATRACE = {**settings.METATRACE, "INJECT": True}
+    response = client.get("/r/fragment-page/", headers=A)
+    assert response.content == b"<tr><td>row</td></tr>" * 1000
 
 
 def test_tags_in_the_body_stay_when_the_heads_are_replaced(client: Client) -> None:
@@ -493,35 +633,28 @@ def test_injection_puts_the_tags_right_after_the_head_start_tag(
     assert int(response["Content-Length"]) == len(response.content)
 
 
-def test_injection_reads_only_the_first_head_limit_bytes(client: Client, settings: Any) -> None:
-    # Another trace's tags past the limit are never read: the page gets ours right after
-    # <head>, first in the document, where browser SDKs look; the late ones stay as they are.
+def test_injection_into_a_head_with_stale_tags_far_down_replaces_them(
+    client: Client, settings: Any
+) -> None:
+    # The stale tags after 20 KB of head are found: they are replaced, and nothing is
+    # injected beside them (an 8 KB window made two sets of this page).
     settings.METATRACE = {**settings.METATRACE, "INJECT": True}
     response = client.get("/r/late-tags/", headers=A)
     html = response.content.decode()
-    elements = [(e["name"], e["content"]) for e in trace_meta_elements(html)]
-    assert [name for name, _ in elements] == [
-        "sentry-trace",
-        "baggage",
-        "traceparent",
-        "sentry-trace",
-        "baggage",
-    ]
-    assert elements[0][1].startswith(TRACE_A) and TRACE_A in elements[2][1]
-    assert all(OTHER_TRACE in content for _, content in elements[3:])
+    assert_one_set_of(html, TRACE_A)
     head = BeautifulSoup(html, "html.parser").head
     assert head is not None
     children = list(head.children)
     first_tag = next(i for i, child in enumerate(children) if isinstance(child, Tag))
     padding = next(i for i, child in enumerate(children) if isinstance(child, Comment))
-    assert children[first_tag].get("name") == "sentry-trace" and first_tag < padding
+    assert children[first_tag].get("name") == "sentry-trace" and padding < first_tag
 
 
 @pytest.mark.parametrize("path", ["/r/unended-head/", "/r/long-head/"])
 def test_injection_into_a_head_whose_end_is_not_in_sight(
     client: Client, settings: Any, path: str
 ) -> None:
-    # No </head> or <body> in the first HEAD_LIMIT bytes: the tags still go after <head>.
+    # No </head> or <body> at all, or only after 20 KB: the tags still go after <head>.
     settings.METATRACE = {**settings.METATRACE, "INJECT": True}
     response = client.get(path, headers=A)
     soup = BeautifulSoup(response.content.decode(), "html.parser")
@@ -610,7 +743,7 @@ def test_a_cacheable_page_without_tags_keeps_its_body_and_etag(client: Client) -
     assert trace_entries(response) == {}
 
 
-def test_a_tag_cut_off_at_the_head_limit_is_left_as_it_is(
+def test_a_tag_cut_off_at_the_head_limit_is_left_with_a_warning(
     client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="metatrace")
@@ -620,6 +753,7 @@ def test_a_tag_cut_off_at_the_head_limit_is_left_as_it_is(
     assert response.content.endswith(OTHER_TAGS.encode() + b"</head><body></body></html>")
     assert len(trace_meta_elements(html)) == 2
     assert "of another trace" not in caplog.text
+    assert "the head of the view 'tests.responses_urls.cut_tag' runs past" in caplog.text
 
 
 def test_the_stale_tags_warning_is_given_once_per_view(

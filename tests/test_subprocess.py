@@ -18,10 +18,13 @@ from tests.conftest import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+# The child has no key: its browser fills in a DSC of its own when none reaches it, so its
+# tags show whether one did.
 CHILD = """
 import os
 import metatrace
 
+metatrace.configure(sentry_browser_version="11.17.0")
 trace = metatrace.continue_trace(os.environ)
 print(metatrace.trace_meta())
 print(trace.parent_span_id)

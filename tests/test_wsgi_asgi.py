@@ -35,6 +35,7 @@ from tests.conftest import (
     INCOMING_TRACE,
     decode_baggage,
     parse_trace_meta,
+    run_python,
     split_sentry_trace,
     trace_meta_elements,
 )
@@ -531,8 +532,8 @@ ENVIRON = {
 def test_wsgi_long_page_is_fixed_in_its_head_and_the_rest_passes_as_it_comes(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A list body (no close()) longer than the head limit: the head is gathered and fixed,
-    then each further chunk is sent as it is."""
+    """A list body (no close()): the chunk that holds the head is fixed, then each further
+    chunk is sent as it is."""
     metatrace.configure(public_key="abc")
     chunks = [STALE_HEAD.encode(), b"x" * 9000, b"<p>tail 1</p>", b"<p>tail 2</p></body></html>"]
     length = sum(map(len, chunks))
@@ -547,7 +548,7 @@ def test_wsgi_long_page_is_fixed_in_its_head_and_the_rest_passes_as_it_comes(
     result = middleware(dict(ENVIRON), lambda s, h, e=None: sent.append(h))  # type: ignore[arg-type]
     out = list(result)
     result.close()  # as a server does; the list has nothing to close
-    assert out[1:] == chunks[2:]  # passed on one by one, untouched
+    assert out[1:] == chunks[1:]  # the head is in the first: the rest passes one by one
     html = b"".join(out).decode()
     _continued(html)
     assert OTHER not in html
@@ -760,7 +761,7 @@ L = HEAD_LIMIT
         ([], [L - 1, 1, 5], [L, 5]),  # the limit reached exactly: not a chunk more
         ([], [L - 1, 2, 5], [L + 1, 5]),
         ([], [L, 5, 5], [L, 5, 5]),  # the first chunk holds the whole head
-        ([], [5000, 5000, 5000, 7], [10000, 5000, 7]),
+        ([], [5000, 5000, 5000, 7], [15007]),  # no head's end: held until the limit or the end
         ([L // 2, L // 2], [5, 5], [L + 5, 5]),  # written with write() counts too
         ([3, 4], [5], [12]),  # a short page, written and returned
         ([], [], [0]),  # an empty page
@@ -786,6 +787,43 @@ def test_wsgi_page_is_held_until_its_head_is_in_and_no_longer(
     assert [len(chunk) for chunk in out] == sent
     assert b"".join(out) == page
     assert dict(calls[0][1])["Content-Length"] == str(len(page))
+
+
+# A 30 KB head, as a page with inline critical CSS has, then its body, in chunks.
+HEAD_CHUNKS = [
+    b"<html><head><style>" + b"p{margin:0}" * 2000,
+    b'</style><meta name="sentry-trace" content="' + OTHER.encode() + b'-0123456789abcdef-1">'
+    b"</head>",
+    b"<body>" + b"x" * 5000,
+    b"</body></html>",
+]
+
+
+def test_wsgi_page_is_held_until_the_chunk_with_its_heads_end() -> None:
+    metatrace.configure(public_key="abc")
+    length = sum(map(len, HEAD_CHUNKS))
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(length))])
+        return HEAD_CHUNKS
+
+    _, out = _wsgi_run(app)
+    assert out[1:] == HEAD_CHUNKS[2:]  # the rest passes as it comes
+    _continued(out[0].decode())  # the stale tags after 22 KB of head, replaced
+    assert OTHER not in b"".join(out).decode()
+
+
+@pytest.mark.asyncio
+async def test_asgi_page_is_held_until_the_chunk_with_its_heads_end() -> None:
+    metatrace.configure(public_key="abc")
+    messages = [
+        {"type": "http.response.body", "body": piece, "more_body": True} for piece in HEAD_CHUNKS
+    ]
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    out = await _asgi_run([_html_start(sum(map(len, HEAD_CHUNKS))), *messages, end])
+    assert out[2:] == [*messages[2:], end]
+    _continued(out[1]["body"].decode())
+    assert OTHER.encode() not in out[1]["body"]
 
 
 def _html_start(length: int) -> dict[str, Any]:
@@ -858,7 +896,6 @@ async def test_asgi_scope_without_headers_starts_a_fresh_trace() -> None:
         ([L - 1, 1, 5], [L, 5]),  # the limit reached exactly: not a chunk more
         ([L - 1, 2, 5], [L + 1, 5]),
         ([L, 5, 5], [L, 5, 5]),  # the first chunk holds the whole head
-        ([5000, 5000, 5000, 7], [10000, 5000, 7]),
     ],
 )
 async def test_asgi_page_is_held_until_its_head_is_in_and_no_longer(
@@ -880,7 +917,7 @@ async def test_asgi_page_is_held_until_its_head_is_in_and_no_longer(
 @pytest.mark.asyncio
 async def test_asgi_held_page_ended_by_a_bare_body_message() -> None:
     """`body` and `more_body` may be left out of a body message (b"" and False)."""
-    pieces = [b"<html><head>", b"<title>t</title></head><body>page</body></html>"]
+    pieces = [b"<html><head>", b"<title>t</title>"]  # no head's end: held to the end
     page = b"".join(pieces)
     messages = [
         {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
@@ -948,3 +985,23 @@ def test_flask_w3c_only_trace_goes_out_with_its_tracestate() -> None:
     assert outgoing["traceparent"].split("-")[1] == INCOMING_TRACE
     assert outgoing["traceparent"] != traceparent  # a span of its own
     assert outgoing["tracestate"] == "vendor=opaque,other=1"
+
+
+def test_the_middleware_imports_no_tracer_the_app_did_not() -> None:
+    # Whether an OpenTelemetry span is current is asked only once the app imported it.
+    code = """
+import sys
+import metatrace, metatrace.wsgi
+metatrace.configure(public_key="abc")
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [b"<html><head>" + str(metatrace.trace_meta()).encode() + b"</head></html>"]
+
+out = b"".join(metatrace.wsgi.TraceMiddleware(app)({"REQUEST_METHOD": "GET"}, lambda *a: None))
+assert b'<meta name="sentry-trace"' in out, out
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("opentelemetry", "sentry_sdk")))
+"""
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

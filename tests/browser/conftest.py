@@ -26,9 +26,44 @@ from urllib.parse import unquote
 
 import pytest
 
+from metatrace.config import BROWSER_FILLS_DSC, parse_version
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLE = REPO_ROOT / "sample_site" / "static" / "sample" / "browser.js"
-HOW_TO_FIX = "install Chromium: apt-get install -y chromium; build the bundle: make frontend"
+HOW_TO_FIX = "install Chromium: apt-get install -y chromium; build the bundles: make frontend"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A build of frontend/src/browser.js: with the pinned readers (frontend/package.json), or
+    the newest releases (frontend/newest/, resolved when installed)."""
+
+    name: str
+    folder: Path  # where its node_modules are
+    static: str  # its path under /static/
+
+    @property
+    def file(self) -> Path:
+        return REPO_ROOT / "sample_site" / "static" / self.static
+
+    def version(self, package: str) -> str:
+        manifest = self.folder / "node_modules" / package / "package.json"
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+
+    @property
+    def sentry_version(self) -> str:
+        return self.version("@sentry/browser")
+
+    @property
+    def fills_dsc(self) -> bool:
+        """Whether its @sentry/browser continues a sentry-trace without baggage with a DSC
+        of its own (11.17 and later) instead of freezing an empty one."""
+        return parse_version(self.sentry_version) >= BROWSER_FILLS_DSC  # type: ignore[operator]
+
+
+BUNDLES = {
+    "pinned": Bundle("pinned", REPO_ROOT / "frontend", "sample/browser.js"),
+    "newest": Bundle("newest", REPO_ROOT / "frontend" / "newest", "sample/browser-newest.js"),
+}
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -212,13 +247,20 @@ LoadPage = Callable[..., LoadedPage]
 
 # Package scope: Playwright's sync API keeps an event loop running in the main thread, which
 # would break the asyncio tests outside tests/browser/ if the browser lived for the session.
+@pytest.fixture(scope="package", params=list(BUNDLES))
+def bundle(request: pytest.FixtureRequest) -> Bundle:
+    """Each browser test runs with the pinned readers and with the newest releases."""
+    found = BUNDLES[request.param]
+    if not found.file.is_file():
+        _unavailable(f"the browser bundle {found.file.relative_to(REPO_ROOT)} is not built")
+    return found
+
+
 @pytest.fixture(scope="package")
 def chromium_browser() -> Iterator[Any]:
     executable = shutil.which("chromium")
     if executable is None:
         _unavailable("Chromium is not on PATH")
-    if not BUNDLE.is_file():
-        _unavailable(f"the browser bundle {BUNDLE.relative_to(REPO_ROOT)} is not built")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -234,12 +276,19 @@ def chromium_browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def sample_settings(settings: Any) -> Any:
-    """A known configuration: browser SDK on with sample rate 1, no OTel, server has no DSN, no W3C."""
-    settings.SAMPLE_BROWSER = {"DSN": BROWSER_DSN, "TRACES_SAMPLE_RATE": 1.0, "OTEL": False}
+def sample_settings(settings: Any, bundle: Bundle) -> Any:
+    """A known configuration: browser SDK on with sample rate 1, no OTel, server has no DSN, no
+    W3C; the server knows which @sentry/browser the pages load, as a site should say."""
+    settings.SAMPLE_BROWSER = {
+        "DSN": BROWSER_DSN,
+        "TRACES_SAMPLE_RATE": 1.0,
+        "OTEL": False,
+        "BUNDLE": bundle.static,
+    }
     metatrace = dict(getattr(settings, "METATRACE", None) or {})
     metatrace.pop("DSN", None)
     metatrace["W3C"] = False
+    metatrace["SENTRY_BROWSER_VERSION"] = bundle.sentry_version
     settings.METATRACE = metatrace
     return settings
 

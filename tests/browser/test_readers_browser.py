@@ -14,6 +14,7 @@ import metatrace
 from .conftest import (
     INCOMING_SPAN_ID,
     INCOMING_TRACE_ID,
+    Bundle,
     LoadedPage,
     LoadPage,
     assert_pageload_continues_page,
@@ -47,12 +48,14 @@ def assert_document_load_continues_traceparent(loaded: LoadedPage) -> dict[str, 
 
 @pytest.mark.parametrize("rate", [1.0, None])
 def test_document_load_continues_a_trace_the_server_started_without_a_key(
-    load_page: LoadPage, otel_settings: Any, rate: float | None
+    load_page: LoadPage, otel_settings: Any, bundle: Bundle, rate: float | None
 ) -> None:
     _server(otel_settings, TRACES_SAMPLE_RATE=rate)
     loaded = load_page("/")
-    # No key: no Sentry tags (the browser's Sentry SDK starts its own trace), but traceparent.
-    assert loaded.meta.all("sentry-trace") == [] and loaded.meta.all("baggage") == []
+    # No key: no baggage, and a sentry-trace only for a Sentry SDK that fills in its own DSC
+    # (11.17 and later; an earlier one starts its own trace); traceparent either way.
+    assert loaded.meta.all("baggage") == []
+    assert len(loaded.meta.all("sentry-trace")) == (1 if bundle.fills_dsc else 0)
     span = assert_document_load_continues_traceparent(loaded)
     assert span["traceId"] != INCOMING_TRACE_ID
 

@@ -15,6 +15,7 @@ from .conftest import (
     PAGES,
     SERVER_DSN,
     SERVER_PUBLIC_KEY,
+    Bundle,
     LoadedPage,
     LoadPage,
     assert_pageload_continues_page,
@@ -116,27 +117,62 @@ def test_continued_unsampled_trace_sends_no_transaction(load_page: LoadPage, pat
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_server_started_trace_without_dsn_leaves_the_head_to_the_browser(
-    load_page: LoadPage, path: str
+@pytest.mark.parametrize("incoming", [None, "deferred", "sampled"])
+def test_a_trace_without_a_dsc_goes_to_the_browser_only_if_it_fills_in_its_own(
+    load_page: LoadPage, bundle: Bundle, path: str, incoming: str | None
 ) -> None:
-    # @sentry/browser 11 freezes an empty DSC from a sentry-trace tag that comes without
-    # baggage (propagationContextFromHeaders), and then sends no public key. So with no key of
-    # its own the server renders no Sentry tags, and the browser starts the trace with its own.
-    loaded = load_page(path)
-    assert loaded.meta.all("sentry-trace") == []
+    # No key on the server, and no DSC came in (a trace it starts; a sentry-trace without
+    # baggage). @sentry/browser 11.12 and earlier would freeze an empty DSC and send no public
+    # key: the page has no Sentry tags, and the browser starts a trace of its own. 11.17 and
+    # later make a DSC from their own client: the page hands the trace over.
+    headers = {}
+    if incoming is not None:
+        headers["sentry-trace"] = sentry_trace(sampled=True if incoming == "sampled" else None)
+    loaded = load_page(path, headers=headers)
     assert loaded.meta.all("baggage") == []
     loaded.flush()
-    transactions = loaded.pageload_transactions()
-    assert len(transactions) == 1, transactions
-    trace = transactions[0]["contexts"]["trace"]
-    dsc = transactions[0]["envelopeTrace"]
+    [transaction] = loaded.pageload_transactions()
+    trace = transaction["contexts"]["trace"]
+    dsc = transaction["envelopeTrace"]
     assert dsc.get("public_key") == BROWSER_PUBLIC_KEY, dsc
     assert dsc.get("trace_id") == trace["trace_id"], dsc
-    assert trace.get("parent_span_id") is None
-    assert _panel_line(loaded).startswith(
-        f"The browser started a trace of its own ({trace['trace_id']}): the page has no "
-        "sentry-trace tag to continue."
-    )
+    if not bundle.fills_dsc:
+        assert loaded.meta.all("sentry-trace") == []
+        assert trace.get("parent_span_id") is None
+        assert _panel_line(loaded).startswith(
+            f"The browser started a trace of its own ({trace['trace_id']}): the page has no "
+            "sentry-trace tag to continue."
+        )
+        return
+    tag = loaded.meta.sentry_trace()
+    assert (trace["trace_id"], trace["parent_span_id"]) == (tag["trace"], tag["span"])
+    if incoming is not None:
+        assert tag["trace"] == INCOMING_TRACE_ID
+    assert dsc.get("sampled") == "true"
+
+
+@pytest.mark.parametrize("setting", ["11.17.0", None])
+def test_the_setting_that_disagrees_with_the_browser_is_what_the_rule_prevents(
+    load_page: LoadPage, sample_settings: Any, bundle: Bundle, setting: str | None
+) -> None:
+    # The evidence for both sides of the rule: a server told the wrong release. Told 11.17
+    # while 11.12 runs, the page's sentry-trace without baggage makes the browser send an
+    # empty DSC. Told nothing while 11.17 runs, the browser starts a trace of its own.
+    if (setting is not None) == bundle.fills_dsc:
+        return  # the setting agrees with the bundle: the test above covers it
+    sample_settings.METATRACE = {**sample_settings.METATRACE, "SENTRY_BROWSER_VERSION": setting}
+    loaded = load_page("/", headers={"sentry-trace": sentry_trace(sampled=True)})
+    loaded.flush()
+    [transaction] = loaded.pageload_transactions()
+    trace = transaction["contexts"]["trace"]
+    if setting is not None:
+        assert trace["trace_id"] == INCOMING_TRACE_ID
+        # The frozen empty DSC: no public key, no trace id (11.12 adds only a sample_rand).
+        sent = transaction["envelopeTrace"] or {}
+        assert "public_key" not in sent and "trace_id" not in sent, sent
+    else:
+        assert trace["trace_id"] != INCOMING_TRACE_ID
+        assert transaction["envelopeTrace"]["public_key"] == BROWSER_PUBLIC_KEY
 
 
 @pytest.mark.parametrize("path", PAGES)

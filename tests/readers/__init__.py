@@ -2,9 +2,10 @@
 
 - sentry-python: `extract_sentrytrace_data` and `Baggage.from_incoming_header`.
 - OpenTelemetry Python: `TraceContextTextMapPropagator` and `W3CBaggagePropagator`.
-- @sentry/core (the code inside @sentry/browser), from `frontend/node_modules`:
-  `propagationContextFromHeaders` and `baggageHeaderToDynamicSamplingContext`, run by ONE node
-  process (`sentry_core_reader.mjs`) fed JSON lines.
+- @sentry/core (the code inside @sentry/browser), the pinned release from
+  `frontend/node_modules` and the newest from `frontend/newest/node_modules`:
+  `propagationContextFromHeaders` and `baggageHeaderToDynamicSamplingContext`, run by one node
+  process per release (`sentry_core_reader.mjs`) fed JSON lines.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from sentry_sdk.tracing_utils import Baggage, extract_sentrytrace_data
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
+# Where each release of @sentry/core is installed: the pinned one, and the newest.
+RELEASES = {"pinned": FRONTEND, "newest": FRONTEND / "newest"}
 SCRIPT = Path(__file__).with_name("sentry_core_reader.mjs")
 
 # A trace as a reader sees it: (trace id, parent span id, sampled); None when it starts its own.
@@ -76,9 +79,11 @@ def opentelemetry(headers: dict[str, str]) -> Reading:
 class SentryCore:
     """@sentry/core in one node process, fed one JSON line per question."""
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, folder: Path = FRONTEND) -> None:
+        manifest = folder / "node_modules" / "@sentry" / "core" / "package.json"
+        self.version: str = json.loads(manifest.read_text(encoding="utf-8"))["version"]
         self._process = subprocess.Popen(
-            [node, str(SCRIPT), str(FRONTEND)],
+            [node, str(SCRIPT), str(folder)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -127,12 +132,12 @@ def reading(answer: dict[str, Any]) -> Reading:
     return Reading(trace, answer["dsc"] or {}, [])
 
 
-def available() -> str | None:
-    """Why @sentry/core cannot run here, or None if it can."""
+def available(folder: Path = FRONTEND) -> str | None:
+    """Why @sentry/core cannot run here from `folder`, or None if it can."""
     if shutil.which("node") is None:
         return "node is not on PATH (apt-get install -y nodejs npm)"
-    if not (FRONTEND / "node_modules" / "@sentry" / "core" / "package.json").is_file():
-        return "frontend/node_modules has no @sentry/core (make frontend)"
+    if not (folder / "node_modules" / "@sentry" / "core" / "package.json").is_file():
+        return f"{folder.relative_to(REPO_ROOT)}/node_modules has no @sentry/core (make frontend)"
     return None
 
 

@@ -13,7 +13,7 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
     "metatrace",
-    # The one-line recipes (templates/ and wagtail_hooks.py): above django.contrib.admin and
+    # The one-line recipes (templates/): above wagtail.admin, django.contrib.admin and
     # rest_framework, so that their template overrides are found first.
     "tests.realworld.recipes",
     "tests.realworld",

@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup
 from django.template import TemplateSyntaxError, engines
 from django.test import AsyncClient
 
+from metatrace.handover import read_meta
 from tests.realworld.conftest import HEADERS, continued
 from tests.realworld.models import HomePage
 
@@ -88,6 +89,22 @@ def test_the_preview_panel_continues_the_requests_trace(admin_client: Any) -> No
     response = admin_client.get(preview, {"mode": ""}, headers=HEADERS)
     html = response.content.decode()
     assert "<h1>Previewed title</h1>" in html
+    continued(html)
+
+
+def test_a_page_with_the_userbar_carries_one_set_of_tags(admin_client: Any) -> None:
+    # An editor who is logged in sees the front end with Wagtail's userbar, whose <template>
+    # holds the admin's CSS: the tags must not come with it (the recipe of an earlier version,
+    # the insert_global_admin_css hook, printed them there too).
+    response = admin_client.get("/", headers=HEADERS)
+    html = response.content.decode()
+    assert 'id="wagtail-userbar-template"' in html
+    found = read_meta(html)  # every <meta>, inside <template> too, as the checker reads them
+    assert {name: len(values) for name, values in found.items()} == {
+        "sentry-trace": 1,
+        "baggage": 1,
+        "traceparent": 1,
+    }
     continued(html)
 
 

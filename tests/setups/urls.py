@@ -1,0 +1,57 @@
+"""tests.urls, plus the pages of the setups (under /s/)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import include, path
+
+# Inline critical CSS, as real heads carry it before the tags: 30 KB.
+CRITICAL_CSS = ".hero{margin:0 auto;padding:1rem 2rem;color:#123}\n" * 600
+
+
+def _child_span() -> AbstractContextManager[Any]:
+    """A span of the tracer's own, current while the view renders (as a render span is)."""
+    tracer = os.environ.get("SETUP_TRACER", "")
+    if tracer.startswith("sentry"):
+        import sentry_sdk
+
+        return sentry_sdk.start_span(op="render", name="render the page")
+    if tracer == "otel":
+        from opentelemetry import trace
+
+        return trace.get_tracer("setups").start_as_current_span("render the page")
+    return nullcontext()
+
+
+def child_span(request: HttpRequest) -> HttpResponse:
+    with _child_span():
+        return render(request, "tests/tag.html")
+
+
+def big_head(request: HttpRequest) -> HttpResponse:
+    """30 KB of head, then a cached include of the tags, then the tag itself."""
+    return render(request, "setups/big_head.html", {"css": CRITICAL_CSS})
+
+
+def big_head_tag(request: HttpRequest) -> HttpResponse:
+    """30 KB of head, then the page's own tag (with INJECT on: one set, not two)."""
+    return render(request, "setups/big_head_tag.html", {"css": CRITICAL_CSS})
+
+
+def twice(request: HttpRequest) -> HttpResponse:
+    return render(request, "tests/twice.html")
+
+
+setup_patterns = [
+    path("child-span/", child_span),
+    path("big-head/", big_head),
+    path("big-head-tag/", big_head_tag),
+    path("twice/", twice),
+]
+
+urlpatterns = [path("s/", include(setup_patterns)), path("", include("tests.urls"))]

@@ -1,0 +1,247 @@
+"""The setups real sites run, through real servers (gunicorn, uvicorn), with the real tracers,
+judged by the checker (`python -m metatrace check`): every page the kit renders on purpose
+passes it. See tests/setups/ for the sites and their variants."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+
+from metatrace.checker import FAILED, OK, Report, check, fetch, render
+from metatrace.handover import read_handover
+from tests.conftest import parse_trace_meta, split_sentry_trace
+from tests.setups.tracers import SENTRY_DSN
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning"]
+DJANGO_WSGI = [*GUNICORN, "tests.setups.wsgi:application"]
+DJANGO_ASGI = [*UVICORN, "tests.setups.asgi:application"]
+FLASK = [*GUNICORN, "tests.setups.flask_app:app"]
+STARLETTE = [*UVICORN, "tests.setups.starlette_app:app"]
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    record: Path
+
+    def recorded(self, trace_id: str, what: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """What the server's tracer recorded of `trace_id` (waiting for it to be sent)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.record.read_text(encoding="utf-8").splitlines()
+            found = [entry for entry in map(json.loads, lines) if entry["trace_id"] == trace_id]
+            if found or time.monotonic() > deadline:
+                assert found, f"the server recorded no {what} of trace {trace_id}"
+                return found
+            time.sleep(0.05)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serving(command: list[str], tmp_path: Path, **variant: str) -> Iterator[Server]:
+    """The app of `command` served on a port of its own, in the variant the environment
+    names (tests/setups/django_settings.py), until the block ends."""
+    port = _free_port()
+    record = tmp_path / f"record-{port}.jsonl"
+    record.touch()
+    env = {
+        **{name: value for name, value in os.environ.items() if not name.startswith("SENTRY_")},
+        **variant,
+        "SETUP_RECORD": str(record),
+        "PYTHONPATH": str(ROOT),
+        "DJANGO_SETTINGS_MODULE": "tests.setups.django_settings",
+    }
+    bind = ["--bind", f"127.0.0.1:{port}"] if "gunicorn" in command else ["--port", str(port)]
+    log = tmp_path / f"server-{port}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*command[:-1], *bind, command[-1]],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(port, process, log)
+        yield Server(f"http://127.0.0.1:{port}", record)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped:\n{log.read_text()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"the server did not start:\n{log.read_text()}")
+
+
+def _passes(report: Report) -> None:
+    assert report.exit_status == OK, render(report)
+
+
+def _handover(server: Server, path: str) -> tuple[str, str, str]:
+    """(trace id, span id of the meta tag, span id of the Server-Timing entry) of a page
+    fetched as a new visitor, the meta tag read by BeautifulSoup."""
+    page = fetch(server.url + path, {}, timeout=10)
+    trace_id, span_id, _ = split_sentry_trace(parse_trace_meta(page.html)["sentry-trace"])
+    [timing] = read_handover("", page.header("server-timing")).server_timing["sentry-trace"]
+    timing_trace, timing_span, _ = split_sentry_trace(timing)
+    assert timing_trace == trace_id
+    return trace_id, span_id, timing_span
+
+
+# sentry-sdk as the tracer --------------------------------------------------------------------
+
+SENTRY_SETUPS = {
+    "django-gunicorn": (DJANGO_WSGI, {"SETUP_TRACER": "sentry"}),
+    "django-middleware-spans": (DJANGO_WSGI, {"SETUP_TRACER": "sentry-middleware-spans"}),
+    "django-uvicorn": (DJANGO_ASGI, {"SETUP_TRACER": "sentry"}),
+    "flask-gunicorn": (FLASK, {}),
+    "starlette-uvicorn": (STARLETTE, {}),
+}
+DJANGO_PAGES = ["/t/function/", "/t/template-response/", "/t/class/", "/t/jinja/", "/s/child-span/"]
+PAGES = {"flask-gunicorn": ["/"], "starlette-uvicorn": ["/", "/sync/"]}
+
+
+@pytest.mark.parametrize("setup", SENTRY_SETUPS)
+def test_sentry_sdk_as_the_tracer_hands_the_request_span_to_every_channel(
+    tmp_path: Path, setup: str
+) -> None:
+    command, variant = SENTRY_SETUPS[setup]
+    with serving(command, tmp_path, **variant) as server:
+        for path in PAGES.get(setup, DJANGO_PAGES):
+            _passes(check(server.url + path, dsn=SENTRY_DSN))
+            trace_id, meta_span, timing_span = _handover(server, path)
+            # The tags and Server-Timing name one span: the transaction's, the request's own,
+            # not a render or middleware span inside it (which end before the page loads).
+            [transaction] = server.recorded(trace_id, "transaction")
+            assert meta_span == timing_span == transaction["span_id"], (path, transaction)
+            if path == "/s/child-span/":
+                assert transaction["spans"], "the view's own span"
+
+
+# OpenTelemetry's Django instrumentation ----------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["key", "none"])
+def test_opentelemetry_as_the_tracer_hands_the_server_span_to_every_channel(
+    tmp_path: Path, key: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="otel", SETUP_KEY=key) as server:
+        for path in ["/t/function/", "/s/child-span/"]:
+            report = check(server.url + path, dsn=SENTRY_DSN if key == "key" else None)
+            _passes(report)
+            page = fetch(server.url + path, {}, timeout=10)
+            traceparent = parse_trace_meta(page.html)["traceparent"]
+            _, trace_id, span_id, _ = traceparent.split("-")
+            spans = server.recorded(trace_id, "span")
+            [server_span] = [span for span in spans if span["kind"] == "SERVER"]
+            assert span_id == server_span["span_id"], (path, spans)
+            timing = read_handover("", page.header("server-timing")).server_timing
+            assert timing["traceparent"] == [traceparent]
+            if key == "none":  # no DSC: no Sentry tags for @sentry/browser 11.12 and earlier
+                assert "sentry-trace" not in parse_trace_meta(page.html)
+
+
+# No key ---------------------------------------------------------------------------------------
+
+
+def test_a_server_without_a_key_passes_and_the_browser_release_decides_the_sentry_trace(
+    tmp_path: Path,
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_KEY="none") as server:
+        report = check(server.url + "/t/tag/")
+        _passes(report)
+        assert any("traceparent only" in finding.text for finding in report.findings("warn"))
+    with serving(DJANGO_WSGI, tmp_path, SETUP_KEY="none", SETUP_BROWSER="11.17.0") as server:
+        # The page says nothing of the release it loads: the checker must be told, as the
+        # server was. Told nothing, it judges the page for the releases that freeze {}.
+        _passes(check(server.url + "/t/tag/", sentry_browser_version="11.17.0"))
+        report = check(server.url + "/t/tag/")
+        assert report.exit_status == FAILED
+        assert [f.text.split(":")[0] for f in report.findings("fail")] == [
+            "meta baggage",
+            "Server-Timing baggage",
+        ]
+
+
+# Django's cache middleware --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["documented", "top", "both"])
+def test_the_cache_middleware_in_any_working_order_hands_out_no_visitors_trace(
+    tmp_path: Path, order: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_CACHE=order) as server:
+        report = check(server.url + "/t/tag/", dsn=SENTRY_DSN)
+        _passes(report)
+        first = fetch(server.url + "/t/tag/", {}, timeout=10)  # a hit now
+    assert "max-age=60" in first.header("cache-control")[0]
+    for page in (first,):
+        assert parse_trace_meta(page.html) == {} and page.header("server-timing") == []
+    assert report.findings("fail") == []
+
+
+def test_cache_page_hands_out_no_visitors_trace(tmp_path: Path) -> None:
+    with serving(DJANGO_WSGI, tmp_path) as server:
+        _passes(check(server.url + "/t/cache-page/", dsn=SENTRY_DSN))
+
+
+def test_the_reverse_of_djangos_order_fails_the_system_check_and_the_checker(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "SETUP_CACHE": "reverse", "PYTHONPATH": str(ROOT)}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.setups.django_settings"
+    checked = subprocess.run(
+        [sys.executable, "-m", "django", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert checked.returncode != 0
+    assert "metatrace.E002" in checked.stderr
+    with serving(DJANGO_WSGI, tmp_path, SETUP_CACHE="reverse") as server:
+        report = check(server.url + "/t/tag/")
+    assert report.exit_status == FAILED
+    failed = [finding.text for finding in report.findings("fail")]
+    assert any(text.startswith("replayed: fetch 2 sent no trace") for text in failed), failed
+
+
+# Heads of real size ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("inject", ["0", "1"])
+def test_big_heads_and_repeated_tags_leave_one_set_of_this_visitors_trace(
+    tmp_path: Path, inject: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_INJECT=inject) as server:
+        for path in ["/s/big-head/", "/s/big-head-tag/", "/s/twice/"]:
+            _passes(check(server.url + path, dsn=SENTRY_DSN))
+            page = fetch(server.url + path, {}, timeout=10)
+            head = BeautifulSoup(page.html, "html.parser").head
+            assert head is not None
+            names = [meta["name"] for meta in head.find_all("meta") if meta.has_attr("name")]
+            assert names == ["sentry-trace", "baggage", "traceparent"], (path, names)
