@@ -1,4 +1,6 @@
-# `make run` serves the sample site; `make test` runs the whole suite. Both set up what they need.
+# `make run` serves the sample site; `make test` runs the whole suite. Both set up what they need
+# on a Debian machine with nothing but Python: the Debian packages (apt-get, as root), the
+# virtual environment, the browser bundles, and the services their pages and tests use.
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
@@ -7,25 +9,39 @@ BUNDLE := sample_site/static/sample/browser.js
 # The same page script with the newest releases of the browser readers, for the tests.
 NEWEST_BUNDLE := sample_site/static/sample/browser-newest.js
 
-.PHONY: install frontend frontend-newest run worker test lint dist coverage mutate bench fuzz screenshot clean
+.PHONY: install install-sample system frontend frontend-newest run worker test matrix lint dist \
+	coverage mutate bench fuzz screenshot clean
 
+# The virtual environment; Debian's own Python needs python3-venv for it.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV) && tools/system-packages --install python3-venv \
+		&& $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Everything the tests and the tools need (the dev extra).
 install: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(BIN)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
+
+# What the sample site needs, and no more (the sample extra).
+install-sample: $(BIN)/.installed-sample
+
+$(BIN)/.installed-sample: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sample]'
+	touch $@
+
+# The Debian packages the whole suite needs: the browser, npm for the bundles, Redis for Celery.
+system:
+	tools/system-packages chromium npm redis-server
 
 # The browser SDK bundle for the sample site (real @sentry/browser from npm, built by esbuild).
 frontend: $(BUNDLE)
 
 $(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*.js)
-	@if command -v npm >/dev/null; then \
-		cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build; \
-	else \
-		echo "npm not found: the sample site runs without the browser SDK (apt-get install -y npm)"; \
-	fi
+	tools/system-packages npm
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 # The newest releases, resolved at install (no lock file): a change in a reader fails a test.
 frontend-newest: $(NEWEST_BUNDLE)
@@ -33,12 +49,14 @@ frontend-newest: $(NEWEST_BUNDLE)
 $(NEWEST_BUNDLE): frontend/newest/package.json frontend/newest/otel-web.js $(wildcard frontend/src/*.js)
 	cd frontend/newest && rm -rf node_modules && npm install --no-package-lock --no-audit --no-fund --loglevel=error && npm run --silent build
 
-run: install frontend
-	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django check
-	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/python -m django runserver 127.0.0.1:$(PORT)
+# The sample site at http://127.0.0.1:$(PORT)/, with the Redis server and the Celery worker
+# of its Celery page, until Ctrl-C.
+run: install-sample frontend
+	tools/system-packages redis-server
+	tools/serve-sample $(BIN) $(PORT)
 
-# The Celery page's worker (Redis must be running: redis-server --port 6379).
-worker: install
+# The Celery page's worker alone, for a site served another way (Redis must be running).
+worker: install-sample
 	DJANGO_SETTINGS_MODULE=sample_site.settings $(BIN)/celery -A sample_site worker --pool=solo --loglevel=INFO
 
 lint: install
@@ -55,14 +73,20 @@ dist: install
 # The whole suite, browser and subprocess tests included, fails below 100% branch coverage of
 # metatrace/ (the report lists what is missing). `# pragma: no cover` only with its reason.
 COVERAGE := --cov=metatrace --cov-branch --cov-report=term-missing
-test: install frontend frontend-newest lint dist
+# Then the version matrix (noxfile.py): the suite without the browser and the real-world site on
+# each Python and Django supported, with the oldest and newest tracers the extras allow.
+test: system install frontend frontend-newest lint dist
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE) --cov-fail-under=100
+	$(BIN)/nox
+
+matrix: install frontend frontend-newest
+	$(BIN)/nox
 
 # The same branch-coverage report, without lint and dist.
 coverage: install frontend
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE)
 
-# Mutation testing of the core and the response side (docs/testing.md): mutmut 3 for the code
+# Mutation testing of the core and the response side (docs/maintainers/testing.md): mutmut 3 for the code
 # in functions, tools/mutants.py for the module-level limits and regexes. Over an hour on
 # 2 cores for all modules; `make mutate MUTATE_MODULES=metatrace/caching.py` for one.
 # The results are saved in MUTATE_SAVE (results.txt, module-level.json); the summary covers
@@ -82,7 +106,7 @@ mutate: install
 	$(BIN)/mutmut results --all true > $(MUTATE_SAVE)/results.txt
 	$(BIN)/python tools/mutants.py --json $(MUTATE_SAVE)/module-level.json $(MUTATE_MODULES) || true
 	$(BIN)/python tools/mutation_report.py \
-		$(foreach set,$(MUTATE_ALSO) $(MUTATE_SAVE),--from $(set)) docs/testing.md
+		$(foreach set,$(MUTATE_ALSO) $(MUTATE_SAVE),--from $(set)) docs/maintainers/testing.md
 
 bench: install
 	$(BIN)/python -m bench

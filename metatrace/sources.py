@@ -117,11 +117,11 @@ _SENTRY_FLAGS = {True: "-1", False: "-0"}
 def _sentry_root(sentry_sdk: Any) -> Any:
     """The root of sentry-sdk's current span tree: its transaction, or the segment of a
     streamed span (`trace_lifecycle="stream"`); None when no span runs."""
-    scope = sentry_sdk.get_current_scope()
-    span = scope.span
+    span = sentry_sdk.get_current_span()
     if span is not None:
         return getattr(span, "containing_transaction", None)  # None for a NoOpSpan
-    streamed = getattr(scope, "streamed_span", None)  # sentry-sdk 2.50 and later
+    current_scope = getattr(sentry_sdk, "get_current_scope", None)  # sentry-sdk 2.12 and later
+    streamed = getattr(current_scope(), "streamed_span", None) if current_scope else None
     return None if streamed is None else getattr(streamed, "_segment", None)
 
 

@@ -31,13 +31,19 @@ UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning"]
 DJANGO_WSGI = [*GUNICORN, "tests.setups.wsgi:application"]
 DJANGO_ASGI = [*UVICORN, "tests.setups.asgi:application"]
 FLASK = [*GUNICORN, "tests.setups.flask_app:app"]
-STARLETTE = [*UVICORN, "tests.setups.starlette_app:app"]
+STARLETTE = [*UVICORN, "tests.setups.starlette_app:application"]
 
 
 @dataclass(frozen=True)
 class Server:
     url: str
     record: Path
+    log: Path  # what the server printed: shown when a check fails
+
+    def passes(self, report: Report) -> None:
+        assert report.exit_status == OK, (
+            f"{render(report)}\n\nThe server's log:\n{self.log.read_text()}"
+        )
 
     def recorded(self, trace_id: str, what: str, timeout: float = 10.0) -> list[dict[str, Any]]:
         """What the server's tracer recorded of `trace_id` (waiting for it to be sent)."""
@@ -83,7 +89,7 @@ def serving(command: list[str], tmp_path: Path, **variant: str) -> Iterator[Serv
         )
     try:
         _wait_for(port, process, log)
-        yield Server(f"http://127.0.0.1:{port}", record)
+        yield Server(f"http://127.0.0.1:{port}", record, log)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -99,10 +105,6 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
                 return
         time.sleep(0.1)
     pytest.fail(f"the server did not start:\n{log.read_text()}")
-
-
-def _passes(report: Report) -> None:
-    assert report.exit_status == OK, render(report)
 
 
 def _handover(server: Server, path: str) -> tuple[str, str, str]:
@@ -136,7 +138,7 @@ def test_sentry_sdk_as_the_tracer_hands_the_request_span_to_every_channel(
     command, variant = SENTRY_SETUPS[setup]
     with serving(command, tmp_path, **variant) as server:
         for path in PAGES.get(setup, DJANGO_PAGES):
-            _passes(check(server.url + path, dsn=SENTRY_DSN))
+            server.passes(check(server.url + path, dsn=SENTRY_DSN))
             trace_id, meta_span, timing_span = _handover(server, path)
             # The tags and Server-Timing name one span: the transaction's, the request's own,
             # not a render or middleware span inside it (which end before the page loads).
@@ -156,7 +158,7 @@ def test_opentelemetry_as_the_tracer_hands_the_server_span_to_every_channel(
     with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="otel", SETUP_KEY=key) as server:
         for path in ["/t/function/", "/s/child-span/"]:
             report = check(server.url + path, dsn=SENTRY_DSN if key == "key" else None)
-            _passes(report)
+            server.passes(report)
             page = fetch(server.url + path, {}, timeout=10)
             traceparent = parse_trace_meta(page.html)["traceparent"]
             _, trace_id, span_id, _ = traceparent.split("-")
@@ -177,12 +179,12 @@ def test_a_server_without_a_key_passes_and_the_browser_release_decides_the_sentr
 ) -> None:
     with serving(DJANGO_WSGI, tmp_path, SETUP_KEY="none") as server:
         report = check(server.url + "/t/tag/")
-        _passes(report)
+        server.passes(report)
         assert any("traceparent only" in finding.text for finding in report.findings("warn"))
     with serving(DJANGO_WSGI, tmp_path, SETUP_KEY="none", SETUP_BROWSER="11.17.0") as server:
         # The page says nothing of the release it loads: the checker must be told, as the
         # server was. Told nothing, it judges the page for the releases that freeze {}.
-        _passes(check(server.url + "/t/tag/", sentry_browser_version="11.17.0"))
+        server.passes(check(server.url + "/t/tag/", sentry_browser_version="11.17.0"))
         report = check(server.url + "/t/tag/")
         assert report.exit_status == FAILED
         assert [f.text.split(":")[0] for f in report.findings("fail")] == [
@@ -200,7 +202,7 @@ def test_the_cache_middleware_in_any_working_order_hands_out_no_visitors_trace(
 ) -> None:
     with serving(DJANGO_WSGI, tmp_path, SETUP_CACHE=order) as server:
         report = check(server.url + "/t/tag/", dsn=SENTRY_DSN)
-        _passes(report)
+        server.passes(report)
         first = fetch(server.url + "/t/tag/", {}, timeout=10)  # a hit now
     assert "max-age=60" in first.header("cache-control")[0]
     for page in (first,):
@@ -210,7 +212,7 @@ def test_the_cache_middleware_in_any_working_order_hands_out_no_visitors_trace(
 
 def test_cache_page_hands_out_no_visitors_trace(tmp_path: Path) -> None:
     with serving(DJANGO_WSGI, tmp_path) as server:
-        _passes(check(server.url + "/t/cache-page/", dsn=SENTRY_DSN))
+        server.passes(check(server.url + "/t/cache-page/", dsn=SENTRY_DSN))
 
 
 def test_the_reverse_of_djangos_order_fails_the_system_check_and_the_checker(
@@ -239,7 +241,7 @@ def test_big_heads_and_repeated_tags_leave_one_set_of_this_visitors_trace(
 ) -> None:
     with serving(DJANGO_WSGI, tmp_path, SETUP_INJECT=inject) as server:
         for path in ["/s/big-head/", "/s/big-head-tag/", "/s/twice/"]:
-            _passes(check(server.url + path, dsn=SENTRY_DSN))
+            server.passes(check(server.url + path, dsn=SENTRY_DSN))
             page = fetch(server.url + path, {}, timeout=10)
             head = BeautifulSoup(page.html, "html.parser").head
             assert head is not None

@@ -82,12 +82,19 @@ def test_page_carries_the_sentry_transaction(
     assert decode_baggage(tags["baggage"]) == transaction["dsc"]
 
 
-def test_get_functions_equal_sentry_sdks_own(live_server: Any) -> None:
-    with tracers.sentry():
+@pytest.mark.parametrize("middleware_spans", [False, True])
+def test_get_functions_name_sentry_sdks_transaction(
+    live_server: Any, middleware_spans: bool
+) -> None:
+    # sentry-sdk's own get_traceparent() names the span current in the view: with middleware
+    # spans, one of those. metatrace names the request's own, the transaction, with its DSC.
+    with tracers.sentry(middleware_spans=middleware_spans):
         values = json.loads(_get(live_server, "/t/propagation/", HEADERS))
-    assert [values["traceparent"], values["baggage"]] == values["sentry"]
+    assert values["traceparent"] == values["transaction"]
+    assert values["traceparent"][:32] == values["sentry"][0][:32] == INCOMING_TRACE
+    assert values["baggage"] == values["sentry"][1]
     tags = parse_trace_meta(values["meta"])
-    assert tags["sentry-trace"] == values["sentry"][0]
+    assert tags["sentry-trace"] == values["transaction"]
     assert decode_baggage(tags["baggage"]) == decode_baggage(values["sentry"][1])
 
 
@@ -219,7 +226,7 @@ def test_no_trace_outlives_its_request_when_the_tracer_has_no_span(
         second = parse_trace_meta(client.get("/t/tag/").content.decode())
         continued = parse_trace_meta(client.get("/t/tag/", headers=HEADERS).content.decode())
     finally:
-        sentry_sdk.get_global_scope().set_client(None)
+        sentry_sdk.Scope.get_global_scope().set_client(None)
     assert first["traceparent"][3:35] != second["traceparent"][3:35]
     assert continued["traceparent"][3:35] == INCOMING_TRACE
     assert metatrace.get_active() is None
@@ -235,6 +242,6 @@ def test_check_sentry_source_without_its_django_integration(settings: Any) -> No
     try:
         assert [message.id for message in check_source()] == ["metatrace.W003"]
     finally:
-        sentry_sdk.get_global_scope().set_client(None)
+        sentry_sdk.Scope.get_global_scope().set_client(None)
     with tracers.sentry():
         assert check_source() == []

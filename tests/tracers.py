@@ -11,7 +11,7 @@ SENTRY_DSN = "https://5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e@o1.ingest.example.invalid
 
 
 @contextmanager
-def sentry(**options: Any) -> Iterator[list[dict[str, Any]]]:
+def sentry(*, middleware_spans: bool = False, **options: Any) -> Iterator[list[dict[str, Any]]]:
     """sentry_sdk.init with its Django integration and a transport that keeps the events."""
     import sentry_sdk
     from sentry_sdk.envelope import Envelope
@@ -30,7 +30,7 @@ def sentry(**options: Any) -> Iterator[list[dict[str, Any]]]:
         dsn=SENTRY_DSN,
         transport=KeepTransport,
         traces_sample_rate=1.0,
-        integrations=[DjangoIntegration()],
+        integrations=[DjangoIntegration(middleware_spans=middleware_spans)],
         default_integrations=False,
         auto_enabling_integrations=False,
         **options,
@@ -40,7 +40,7 @@ def sentry(**options: Any) -> Iterator[list[dict[str, Any]]]:
     finally:
         sentry_sdk.flush()
         sentry_sdk.get_client().close()
-        sentry_sdk.get_global_scope().set_client(None)  # inactive: the integration goes inert
+        sentry_sdk.Scope.get_global_scope().set_client(None)  # inactive: the integration goes inert
 
 
 @cache

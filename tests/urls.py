@@ -74,6 +74,9 @@ def propagation_view(request: HttpRequest) -> JsonResponse:
         import sentry_sdk
 
         values["sentry"] = [sentry_sdk.get_traceparent(), sentry_sdk.get_baggage()]
+        span = sentry_sdk.get_current_span()
+        if span is not None and span.containing_transaction is not None:
+            values["transaction"] = span.containing_transaction.to_traceparent()
     return JsonResponse(values)
 
 

@@ -10,7 +10,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -29,6 +31,17 @@ FRONTEND = REPO_ROOT / "frontend"
 # Where each release of @sentry/core is installed: the pinned one, and the newest.
 RELEASES = {"pinned": FRONTEND, "newest": FRONTEND / "newest"}
 SCRIPT = Path(__file__).with_name("sentry_core_reader.mjs")
+
+
+def release(version: str) -> tuple[int, ...]:
+    """A version as numbers, for comparing: "2.61.0" -> (2, 61, 0)."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+# The releases of the Python readers installed in this session (the version matrix installs
+# the oldest and the newest that the extras allow).
+SENTRY_PYTHON = release(importlib.metadata.version("sentry-sdk"))
+OPENTELEMETRY = release(importlib.metadata.version("opentelemetry-api"))
 
 # A trace as a reader sees it: (trace id, parent span id, sampled); None when it starts its own.
 Trace = tuple[str | None, str | None, bool | None] | None

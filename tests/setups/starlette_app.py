@@ -4,6 +4,7 @@ metatrace's ASGI middleware and Jinja extension."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sentry_sdk.integrations.starlette import StarletteIntegration
 from starlette.applications import Starlette
@@ -38,3 +39,8 @@ app = Starlette(
     routes=[Route("/", index), Route("/sync/", sync_index)],
     middleware=[Middleware(metatrace.asgi.TraceMiddleware)],
 )
+
+
+async def application(scope: Any, receive: Any, send: Any) -> None:
+    # As in asgi.py: sentry-sdk 2.0's patch makes uvicorn take the app for a factory.
+    await app(scope, receive, send)

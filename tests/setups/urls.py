@@ -20,7 +20,10 @@ def _child_span() -> AbstractContextManager[Any]:
     if tracer.startswith("sentry"):
         import sentry_sdk
 
-        return sentry_sdk.start_span(op="render", name="render the page")
+        try:
+            return sentry_sdk.start_span(op="render", name="render the page")
+        except TypeError:  # sentry-sdk before 2.15 calls it a description
+            return sentry_sdk.start_span(op="render", description="render the page")
     if tracer == "otel":
         from opentelemetry import trace
 
