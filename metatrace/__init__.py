@@ -33,6 +33,11 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    """The public API, not the names this module imports to build it (`Any`, `Mapping`...)."""
+    return sorted(__all__)
+
+
 # No carrier: nothing came in, so a new trace starts.
 _NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
 

@@ -16,7 +16,12 @@ from collections.abc import Mapping, MutableMapping
 from contextvars import Token
 from typing import Any
 
-from celery import signals  # type: ignore[import-untyped]
+from .extras import missing
+
+try:
+    from celery import signals  # type: ignore[import-untyped]
+except ModuleNotFoundError as error:
+    raise missing(error, "metatrace.celery", "celery")  # noqa: B904 (its cause is set)
 
 from . import current_trace
 from .carriers import read_carrier

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from jinja2 import Environment
-from jinja2.exceptions import TemplateSyntaxError
-from jinja2.ext import Extension
-from jinja2.lexer import Token, TokenStream
+from .extras import missing
+
+try:
+    from jinja2 import Environment
+    from jinja2.exceptions import TemplateSyntaxError
+    from jinja2.ext import Extension
+    from jinja2.lexer import Token, TokenStream
+except ModuleNotFoundError as error:
+    raise missing(error, "metatrace.jinja", "jinja")  # noqa: B904 (its cause is set)
 
 from .templating import JINJA_CACHE_TAGS, lazy_trace_meta, refuse_cached
 

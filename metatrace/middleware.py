@@ -7,10 +7,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.conf import settings
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from .extras import missing
+
+try:
+    from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+    from django.apps import apps
+    from django.conf import settings
+    from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+    from django.http.response import HttpResponseBase
+except ModuleNotFoundError as error:
+    raise missing(error, "metatrace.middleware", "django")  # noqa: B904 (its cause is set)
 
 from . import config as _settings
 from .cachemiddleware import Around, headers_after
@@ -311,3 +317,10 @@ async def _astreamed_in(
                 await aclose()
             finally:
                 deactivate(token)
+
+
+# Django's own system checks import the classes in MIDDLEWARE (django.contrib.auth's on Django
+# 5.1 and later, the admin's): without "metatrace" in INSTALLED_APPS, which registers ours,
+# `manage.py check` then fails as the server would at start-up.
+if apps.ready:
+    require_app("TraceMiddleware")

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from requests import PreparedRequest, Session
-from requests.adapters import DEFAULT_RETRIES, HTTPAdapter
+from .extras import missing
+
+try:
+    from requests import PreparedRequest, Session
+    from requests.adapters import DEFAULT_RETRIES, HTTPAdapter
+except ModuleNotFoundError as error:
+    raise missing(error, "metatrace.requests", "requests")  # noqa: B904 (its cause is set)
 
 from .outgoing import inject
 

@@ -469,3 +469,9 @@ def test_tracestate_is_none_without_one_and_travels_beside_a_sentry_trace_of_its
         "tracestate": "vendor=1",
     }
     assert metatrace.continue_trace(both).tracestate == "vendor=1"
+
+
+def test_dir_lists_the_public_api_only() -> None:
+    # Not the names the package imports to build it (Any, Final, Mapping...).
+    assert dir(metatrace) == sorted(metatrace.__all__)
+    assert "Mapping" not in dir(metatrace) and metatrace.trace_meta in vars(metatrace).values()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,7 @@ from tests.conftest import (
     run_python,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.urls("tests.urls")
 
 HEADERS = {
@@ -385,3 +390,37 @@ def test_a_stream_the_client_leaves_is_closed_in_the_request_trace(client: Clien
     response.close()  # what the server does when the client goes away
     assert urls.closed_in == [INCOMING_TRACE]
     assert metatrace.get_active() is None
+
+
+def test_manage_py_check_fails_without_the_app_in_installed_apps(tmp_path: Path) -> None:
+    # A project as `django-admin startproject` makes it, with TraceMiddleware but no "metatrace".
+    (tmp_path / "project_settings.py").write_text(
+        "SECRET_KEY = 'x'\n"
+        "INSTALLED_APPS = ['django.contrib.admin', 'django.contrib.auth',"
+        " 'django.contrib.contenttypes', 'django.contrib.sessions', 'django.contrib.messages']\n"
+        "MIDDLEWARE = ['metatrace.middleware.TraceMiddleware',"
+        " 'django.contrib.sessions.middleware.SessionMiddleware',"
+        " 'django.contrib.auth.middleware.AuthenticationMiddleware',"
+        " 'django.contrib.messages.middleware.MessageMiddleware']\n"
+        "TEMPLATES = [{'BACKEND': 'django.template.backends.django.DjangoTemplates',"
+        " 'APP_DIRS': True, 'OPTIONS': {'context_processors': ["
+        "'django.template.context_processors.request',"
+        " 'django.contrib.auth.context_processors.auth',"
+        " 'django.contrib.messages.context_processors.messages']}}]\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    env["DJANGO_SETTINGS_MODULE"] = "project_settings"
+    command = [sys.executable, "-m", "django", "check"]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.strip().endswith(
+        "TraceMiddleware needs 'metatrace' in INSTALLED_APPS: without it, the METATRACE "
+        'settings and metatrace\'s system checks are ignored. Add "metatrace" to INSTALLED_APPS.'
+    )
+    # With the app, the same project passes.
+    settings_file = tmp_path / "project_settings.py"
+    settings_file.write_text(
+        settings_file.read_text().replace("INSTALLED_APPS = [", "INSTALLED_APPS = ['metatrace', ")
+    )
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
