@@ -3,7 +3,7 @@
 Run with `make fuzz` (FUZZ_SECONDS=600 by default), or directly:
     python fuzz/fuzz_headers.py -max_total_time=600 -rss_limit_mb=2048
 Any exception, or output that breaks the invariants below, is a crash that atheris reports.
-The round trip (docs/readers.md): what metatrace's own parsers, sentry-python's and
+The round trip (docs/maintainers/readers.md): what metatrace's own parsers, sentry-python's and
 OpenTelemetry's read from its output is what the context means.
 """
 

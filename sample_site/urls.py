@@ -12,6 +12,9 @@ urlpatterns = [
     path("outgoing/", views.outgoing, name="outgoing"),
     path("downstream/", views.downstream, name="downstream"),
     path("celery/", celery_views.celery_page, name="celery"),
+    # For your own browser SDK, as docs/browser.md sets it up: no script of the sample's.
+    path("plain/", views.plain, name="plain"),
+    path("plain/without-tags/", views.plain_without_tags, name="plain-without-tags"),
     # Pages whose templates print no tags: METATRACE["INJECT"] gives them the trace.
     path("admin/", admin.site.urls),
 ]

@@ -36,6 +36,17 @@ class ContextView(TemplateView):
         return super().get_context_data(title="Context processor", **kwargs)
 
 
+def plain(request: HttpRequest) -> HttpResponse:
+    """A page as yours would be, with the tags and no script of the sample's: for a browser
+    SDK set up as docs/browser.md shows."""
+    return render(request, "sample/plain.html", {"title": "Your own SDK", "tags": True})
+
+
+def plain_without_tags(request: HttpRequest) -> HttpResponse:
+    """The same page whose template prints no tags: the trace is in Server-Timing only."""
+    return render(request, "sample/plain.html", {"title": "Server-Timing only", "tags": False})
+
+
 def outgoing(request: HttpRequest) -> HttpResponse:
     """Calls another service with `metatrace.propagation_headers()` and shows what it got."""
     url = settings.SAMPLE_DOWNSTREAM_URL or request.build_absolute_uri(reverse("downstream"))

@@ -3,7 +3,7 @@
 The limits are written out here as numbers (from W3C baggage and OpenTelemetry), never read
 from `metatrace.formats`: a test that built its input from the constant would move with it,
 and a constant changed by one would go unnoticed. Each test below fails if any of them moves
-by one in either direction (checked by `tools/mutants.py`, see docs/testing.md).
+by one in either direction (checked by `tools/mutants.py`, see docs/maintainers/testing.md).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ drift from the code. A new page in docs/ is picked up without being named."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -22,7 +23,7 @@ from metatrace.config import get_config
 from tests.conftest import INCOMING_TRACE, parse_trace_meta
 
 ROOT = Path(__file__).parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 # The README is read on the package index too, so its links are absolute, under the repository.
 REPOSITORY = PROJECT["urls"]["Repository"]
@@ -32,7 +33,8 @@ HEADERS = {
     "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key={'0f' * 16}",
 }
 # ```text blocks are shown, not run.
-LANGUAGES = {"sh", "python", "html+django", "html+jinja", "text"}
+# ```js and ```html blocks (docs/browser.md) run in Chromium: tests/browser/test_docs_browser.py.
+LANGUAGES = {"sh", "python", "html+django", "html+jinja", "text", "js", "html"}
 FENCE = re.compile(r"^```(\S*)\n(.*?)^```$", flags=re.M | re.S)
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
@@ -70,7 +72,7 @@ def test_every_block_names_a_language_that_is_checked(page: Path) -> None:
 
 
 def test_the_readme_shows_each_kind_of_block() -> None:
-    assert {language for language, _ in _blocks_of(PAGES[0])} == LANGUAGES
+    assert {language for language, _ in _blocks_of(PAGES[0])} == LANGUAGES - {"html"}
 
 
 @pytest.mark.parametrize("code", _blocks("python"))
@@ -81,7 +83,7 @@ def test_python_snippet(code: str, settings: Any) -> None:
         exec(compile(code, "snippet", "exec"), namespace)
     finally:
         if "sentry_sdk" in sys.modules:  # a snippet's client must not outlive it
-            sys.modules["sentry_sdk"].get_global_scope().set_client(None)
+            sys.modules["sentry_sdk"].Scope.get_global_scope().set_client(None)
     # Whatever a snippet names must be real: dotted paths import, settings apply, tags parse.
     for app in namespace.get("INSTALLED_APPS", []):
         if app is not Ellipsis:
@@ -137,6 +139,8 @@ def _render_in_request(engine: str, code: str) -> None:
     assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)
 
 
+FRONTEND = json.loads((ROOT / "frontend" / "package.json").read_text())
+FRONTEND_PACKAGES = set(FRONTEND["dependencies"])
 MAKE_TARGETS = set(re.findall(r"^([a-z][\w-]*):", (ROOT / "Makefile").read_text(), flags=re.M))
 
 
@@ -153,9 +157,12 @@ def test_shell_snippet(code: str) -> None:
         elif words[:2] == ["pip", "install"] and not words[2].startswith("-"):
             for requirement in words[2:]:
                 name, _, extras = requirement.partition("[")
-                assert name == PROJECT["name"], line
+                assert name.removeprefix("./") == PROJECT["name"], line  # a clone of it too
                 for extra in extras.rstrip("]").split(","):
                     assert extra in PROJECT["optional-dependencies"], line
+        elif words[:2] == ["npm", "install"]:
+            # The browser packages the docs name are the ones their tests build with.
+            assert set(words[2:]) <= FRONTEND_PACKAGES, line
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_name)

@@ -126,3 +126,44 @@ def test_outgoing_page_reports_an_unreachable_downstream(client: Client, setting
     assert response.status_code == 200
     soup = BeautifulSoup(response.content.decode(), "html.parser")
     assert "failed" in soup.find(id="downstream-error").get_text()
+
+
+@pytest.mark.parametrize(
+    "bundle, says",
+    [
+        ("sample/browser.js", "The browser SDK is starting…"),
+        (
+            "sample/no-such-bundle.js",
+            "The browser SDK is not built: build its bundle with make frontend (needs npm).",
+        ),
+    ],
+)
+def test_the_page_says_whether_the_bundle_is_built(
+    client: Client, settings: Any, bundle: str, says: str
+) -> None:
+    # What the raw page says before any script runs (or when none can).
+    settings.SAMPLE_BROWSER = {**settings.SAMPLE_BROWSER, "BUNDLE": bundle}
+    soup = BeautifulSoup(client.get("/").content.decode(), "html.parser")
+    paragraph = soup.find(id="browser-trace")
+    assert paragraph is not None and paragraph.get_text() == says
+    assert soup.find("script", src=f"/static/{bundle}") is not None
+
+
+@pytest.mark.parametrize("path, tags", [("/plain/", True), ("/plain/without-tags/", False)])
+def test_the_pages_for_your_own_sdk_load_no_script_of_the_samples(
+    client: Client, path: str, tags: bool
+) -> None:
+    response = client.get(path, headers=HEADERS)
+    soup = BeautifulSoup(response.content.decode(), "html.parser")
+    assert soup.find("script") is None
+    names = {name for name, _ in _server_timing(response["Server-Timing"])}
+    assert {"sentry-trace", "baggage"} <= names  # the trace, in Server-Timing either way
+    found = _head_tags(response.content.decode())
+    assert found["sentry-trace"].startswith(INCOMING_TRACE) if tags else found == {}, found
+
+
+def _server_timing(header: str) -> list[tuple[str, str]]:
+    from metatrace.handover import parse_server_timing
+
+    metrics, _ = parse_server_timing([header])
+    return [(metric.name, metric.params.get("desc", "")) for metric in metrics]

@@ -1,13 +1,13 @@
-"""Write the mutation-testing summary into docs/testing.md (run by `make mutate`).
+"""Write the mutation-testing summary into docs/maintainers/testing.md (run by `make mutate`).
 
 It reads saved result sets: directories that each hold `results.txt` (the output of
 `mutmut results --all true`) and `module-level.json` (what tools/mutants.py --json wrote),
 as `make mutate` saves them. Several sets, from runs over different modules, make one
 summary; for a mutant checked in more than one set, the last set named wins. Survivors are
 sorted into accepted equivalents (tools/equivalent.py) and real survivors, and the part of
-docs/testing.md between the two `mutation-summary` markers is replaced.
+docs/maintainers/testing.md between the two `mutation-summary` markers is replaced.
 
-    python tools/mutation_report.py --from mutants/saved docs/testing.md
+    python tools/mutation_report.py --from mutants/saved docs/maintainers/testing.md
     python tools/mutation_report.py --from tools/mutation-results/edges --from mutants/saved
 
 Exits 1 if fewer than 95% of the non-equivalent mutants of a module were killed, or if the
@@ -196,7 +196,9 @@ def _warn_stale(used: set[str], modules: set[str]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("target", nargs="?", type=Path, default=ROOT / "docs" / "testing.md")
+    parser.add_argument(
+        "target", nargs="?", type=Path, default=ROOT / "docs" / "maintainers" / "testing.md"
+    )
     parser.add_argument(
         "--from",
         dest="sets",
