@@ -16,6 +16,7 @@ from .config import Config, configure
 from .context import Scope, TraceContext, activate, get_active
 from .envvars import environ
 from .sources import current
+from .templating import elastic_page_load
 
 __all__ = [
     "Config",
@@ -23,6 +24,7 @@ __all__ = [
     "configure",
     "continue_trace",
     "current_trace",
+    "elastic_page_load",
     "environ",
     "get_active",
     "get_baggage",

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -112,6 +114,7 @@ class Page:
     status: int
     headers: list[tuple[str, str]]
     html: str
+    fetched_at: float  # when it arrived (epoch seconds): Datadog's tags expire
 
     def header(self, name: str) -> list[str]:
         return [value for key, value in self.headers if key.lower() == name]
@@ -141,7 +144,7 @@ def fetch(url: str, headers: Mapping[str, str], timeout: float) -> Page:
             body = response.read(MAX_BODY_BYTES)
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         raise FetchError(_reason(error)) from None
-    return Page(final_url, status, list(message.items()), _text(body, message))
+    return Page(final_url, status, list(message.items()), _text(body, message), time.time())
 
 
 def _reason(error: Exception) -> str:
@@ -199,6 +202,7 @@ def check(
                 [
                     _status(first, url),
                     *check_handover(first, rules),
+                    *check_datadog_time(first),
                     *check_continued(first, probe),
                 ],
             ),
@@ -207,6 +211,7 @@ def check(
                 [
                     _status(second, url),
                     *check_handover(second, rules),
+                    *check_datadog_time(second),
                     *check_started(second, probe),
                 ],
             ),
@@ -285,6 +290,10 @@ def check_handover(page: Page, rules: Rules = DEFAULT_RULES) -> list[Finding]:
         )
     if len(channels) == 2:
         findings += _agree(channels[0][1], channels[1][1])
+    if "trace" in handover.server_timing:  # W3C Trace Context Level 3's Server-Timing metric
+        findings.append(_trace_metric_finding(handover.server_timing["trace"][0], page_trace(page)))
+    if handover.elastic:
+        findings.append(_elastic_finding(handover.elastic, page_trace(page)))
     if not any(read.sentry_trace or read.traceparent for _, read in channels):
         if _shared_cacheable(page):  # what metatrace does on such pages (STRIP_CACHEABLE)
             text = (
@@ -339,7 +348,102 @@ def _read_channel(
         findings.append(
             Finding("warn", f"{channel}: traceparent and sentry-trace carry different span ids")
         )
+    trace_id = (sentry_trace or traceparent or _NO_TRACE).trace_id
+    if "tracestate" in first:
+        findings.append(Finding("ok", f"{channel} tracestate: {first['tracestate']}"))
+    if "dd-trace-id" in first or "dd-trace-time" in first:
+        findings.append(_datadog_finding(channel, first, trace_id))
     return _Read(sentry_trace, traceparent), findings
+
+
+_NO_TRACE = IncomingTrace("", "", None)
+DATADOG_MAX_AGE = 120  # seconds: Datadog's browser RUM ignores an older dd-trace-time
+
+
+def _trace_metric_finding(value: str, handed_over: IncomingTrace | None) -> Finding:
+    parsed = parse_traceparent(value)
+    if parsed is None:
+        return Finding("fail", f"Server-Timing trace: invalid: {value[:200]!r}")
+    if handed_over is not None and _ids(parsed) != _ids(handed_over):
+        return Finding(
+            "fail",
+            f"Server-Timing trace: {_ids(parsed)} is not the trace the page hands the browser "
+            f"({_ids(handed_over)})",
+        )
+    return Finding("ok", f"Server-Timing trace: {value}")
+
+
+def _elastic_finding(scripts: tuple[str, ...], handed_over: IncomingTrace | None) -> Finding:
+    """Elastic RUM's page-load values: one script, with valid ids of the page's trace."""
+    if len(scripts) > 1:
+        return Finding("fail", f"{len(scripts)} Elastic page-load scripts: render one")
+    try:
+        values = json.loads(scripts[0])
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        return Finding("fail", f"Elastic page-load script: not a JSON object: {scripts[0][:200]!r}")
+    trace_id, span_id = values.get("pageLoadTraceId"), values.get("pageLoadSpanId")
+    ids = parse_sentry_trace(f"{trace_id}-{span_id}") if _is_text(trace_id, span_id) else None
+    if ids is None or not isinstance(values.get("pageLoadSampled"), bool):
+        return Finding("fail", f"Elastic page-load values: invalid: {scripts[0][:200]!r}")
+    if handed_over is not None and ids.trace_id != handed_over.trace_id:
+        return Finding(
+            "fail",
+            f"Elastic page-load trace {ids.trace_id} is not the trace the page hands the "
+            f"browser ({handed_over.trace_id})",
+        )
+    return Finding(
+        "ok",
+        f"Elastic page-load: trace {ids.trace_id}, span {ids.parent_span_id}, sampled "
+        f"{values['pageLoadSampled']}",
+    )
+
+
+def _is_text(*values: object) -> bool:
+    return all(isinstance(value, str) and value.isascii() and value.isalnum() for value in values)
+
+
+def _datadog_finding(channel: str, first: dict[str, str], trace_id: str) -> Finding:
+    """Datadog RUM's tags: the low 64 bits of the page's trace id in decimal, and a
+    dd-trace-time in epoch milliseconds that is at most two minutes old (at fetch time)."""
+    dd_id, dd_time = first.get("dd-trace-id", ""), first.get("dd-trace-time", "")
+    # At most 20 digits for 64 bits, 16 for a time in milliseconds; int() reads no others.
+    if not (_digits(dd_id, 20) and _digits(dd_time, 16)):
+        return Finding(
+            "fail",
+            f"{channel} dd-trace-id and dd-trace-time: need both, in digits: "
+            f"{dd_id[:40]!r}, {dd_time[:40]!r}",
+        )
+    if trace_id and int(dd_id) != int(trace_id[16:], 16):
+        return Finding(
+            "fail",
+            f"{channel} dd-trace-id {dd_id} is not the page's trace {trace_id} (its low 64 "
+            "bits in decimal)",
+        )
+    return Finding("ok", f"{channel} dd-trace-id: {dd_id}")
+
+
+def _digits(text: str, most: int) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= most
+
+
+def check_datadog_time(page: Page) -> list[Finding]:
+    """Whether Datadog RUM will take the page's trace: a dd-trace-time of the last two
+    minutes, as the browser sees it when the page arrives."""
+    values = page.handover.meta.get("dd-trace-time")
+    if not values or not _digits(values[0], 16):  # _datadog_finding fails any other value
+        return []
+    age = page.fetched_at - int(values[0]) / 1000
+    if age > DATADOG_MAX_AGE:
+        return [
+            Finding(
+                "fail",
+                f"dd-trace-time is {age:.0f} s old: Datadog RUM ignores the trace after "
+                f"{DATADOG_MAX_AGE} s (a cache served a stored page?)",
+            )
+        ]
+    return [Finding("ok", f"dd-trace-time is {max(age, 0.0):.1f} s old (Datadog RUM takes it)")]
 
 
 def _parsed(
@@ -526,15 +630,19 @@ def check_caching(first: Page, second: Page) -> list[Finding]:
     exposed = [
         str(number)
         for number, page in enumerate((first, second), 1)
-        if _shared_cacheable(page) and (page.handover.meta or page.handover.server_timing)
+        if _shared_cacheable(page)
+        and (page.handover.meta or page.handover.server_timing or page.handover.elastic)
     ]
     if exposed:
         which = f"fetch {exposed[0]} may" if len(exposed) == 1 else "fetches 1 and 2 may each"
+        channels = "meta tags or Server-Timing"
+        if first.handover.elastic or second.handover.elastic:
+            channels = "meta tags, Server-Timing or Elastic's page-load script"
         findings.append(
             Finding(
                 "fail",
-                f"{which} be stored by a shared cache with a visitor's trace (in its meta "
-                "tags or Server-Timing): the cache would hand that trace to the next visitors",
+                f"{which} be stored by a shared cache with a visitor's trace (in its "
+                f"{channels}): the cache would hand that trace to the next visitors",
             )
         )
     return findings

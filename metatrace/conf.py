@@ -20,6 +20,8 @@ SETTINGS = {
     "ENVIRONMENT": "environment",
     "TRACES_SAMPLE_RATE": "traces_sample_rate",
     "W3C": "w3c",
+    "TRACESTATE": "tracestate",
+    "TRACE_METRIC": "trace_metric",
     "ORG_ID": "org_id",
     "STRICT_TRACE_CONTINUATION": "strict_trace_continuation",
     "STRIP_CACHEABLE": "strip_cacheable",

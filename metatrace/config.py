@@ -29,11 +29,13 @@ class SettingError(ValueError):
         self.problem = problem
 
 
-SOURCES = ("auto", "metatrace", "sentry_sdk", "opentelemetry")
+SOURCES = ("auto", "metatrace", "sentry_sdk", "opentelemetry", "ddtrace", "elasticapm")
 # source -> (module that must be importable, the extra that brings it)
 _SOURCE_PACKAGES = {
     "sentry_sdk": ("sentry_sdk", "sentry"),
     "opentelemetry": ("opentelemetry.trace", "otel"),
+    "ddtrace": ("ddtrace", "datadog"),
+    "elasticapm": ("elasticapm", "elastic"),
 }
 
 
@@ -53,6 +55,9 @@ class Config(NamedTuple):
     allow_cached_tag: bool = False
     # The @sentry/browser release the pages load, as (major, minor); None: unknown.
     sentry_browser: tuple[int, int] | None = None
+    # New fields go last, so that positional construction and unpacking keep working.
+    tracestate: bool = False
+    trace_metric: bool = False
 
     @property
     def browser_fills_dsc(self) -> bool:
@@ -85,6 +90,8 @@ def configure(
     environment: str | _Unset | None = UNSET,
     traces_sample_rate: float | None = None,
     w3c: bool = False,
+    tracestate: bool = False,
+    trace_metric: bool = False,
     org_id: str | None = None,
     strict_trace_continuation: bool = False,
     strip_cacheable: bool = True,
@@ -133,6 +140,8 @@ def configure(
         )
     for name, flag in (
         ("w3c", w3c),
+        ("tracestate", tracestate),
+        ("trace_metric", trace_metric),
         ("strict_trace_continuation", strict_trace_continuation),
         ("strip_cacheable", strip_cacheable),
         ("server_timing", server_timing),
@@ -141,6 +150,15 @@ def configure(
     ):
         if not isinstance(flag, bool):
             raise SettingError(name, f"must be True or False, not {flag!r}")
+    if tracestate and not w3c:
+        raise SettingError(
+            "tracestate", "travels with traceparent: set w3c too (W3C = True in Django)"
+        )
+    if trace_metric and not server_timing:
+        raise SettingError(
+            "trace_metric",
+            "is a Server-Timing entry: leave server_timing on (SERVER_TIMING = True in Django)",
+        )
     if source not in SOURCES:
         raise SettingError("source", f"{source!r} is not one of {', '.join(map(repr, SOURCES))}")
     if source in _SOURCE_PACKAGES:
@@ -161,6 +179,8 @@ def configure(
         environment=environment,
         traces_sample_rate=None if traces_sample_rate is None else float(traces_sample_rate),
         w3c=w3c,
+        tracestate=tracestate,
+        trace_metric=trace_metric,
         strict_trace_continuation=strict_trace_continuation,
         strip_cacheable=strip_cacheable,
         source=source,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from math import ceil
 from random import getrandbits
+from time import time_ns
 from types import MappingProxyType, TracebackType
 from typing import NamedTuple, cast
 
@@ -58,6 +59,7 @@ class Rendered(NamedTuple):
     sentry_trace: str | None
     baggage: str | None
     traceparent: str | None
+    tracestate: str | None = None
 
     @property
     def fields(self) -> tuple[tuple[str, str], ...]:
@@ -66,6 +68,7 @@ class Rendered(NamedTuple):
             ("sentry-trace", self.sentry_trace),
             ("baggage", self.baggage),
             ("traceparent", self.traceparent),
+            ("tracestate", self.tracestate),
         )
         return tuple((name, value) for name, value in pairs if value is not None)
 
@@ -172,6 +175,12 @@ class TraceContext:
             _, third_party, header = formats.fit_baggage(state.dsc, state.third_party)
             fitted = self._fitted = (third_party, header)
         return fitted
+
+    def incoming_baggage(self, trace_id: str) -> str | None:
+        """The baggage header that came in, if this context continued the trace `trace_id`:
+        for a tracer that continued the same headers but keeps no baggage of its own."""
+        raw = self._incoming[1] if self._incoming is not None else None
+        return raw if raw and self.trace_id == trace_id else None
 
     @property
     def tracestate(self) -> str | None:
@@ -281,6 +290,7 @@ class TraceContext:
                 sentry_trace,
                 baggage,
                 traceparent,
+                None,
             ),
         )
         return self._meta
@@ -294,7 +304,7 @@ class TraceContext:
         # No sentry-trace without a DSC (no key, none came in), unless the browser fills in
         # its own: @sentry/browser 11.12 and earlier freeze the missing DSC as {} and send no
         # public key; 11.17 and later make one from their own client (SENTRY_BROWSER_VERSION).
-        sentry_trace = traceparent = None
+        sentry_trace = traceparent = tracestate = None
         html = timing = ""
         if dsc or config.browser_fills_dsc:
             sentry_trace = formats.format_sentry_trace(trace_id, span_id, sampled)
@@ -321,6 +331,12 @@ class TraceContext:
             traceparent = formats.format_traceparent(trace_id, span_id, sampled)
             html += f'<meta name="traceparent" content="{traceparent}">'
             timing += f', traceparent;desc="{traceparent}"'
+            if config.tracestate and state.tracestate:  # Application Insights reads it
+                tracestate = state.tracestate
+                html += f'<meta name="tracestate" content="{escape(tracestate)}">'
+                timing += f", tracestate;desc={formats.quoted_string(tracestate)}"
+        if config.trace_metric:  # W3C Trace Context Level 3's Server-Timing metric
+            timing += f', trace;desc="{formats.format_traceparent(trace_id, span_id, sampled)}"'
         return _new_tuple(
             Rendered,
             (
@@ -331,6 +347,7 @@ class TraceContext:
                 sentry_trace,
                 baggage if dsc else None,
                 traceparent,
+                tracestate,
             ),
         )
 
@@ -494,6 +511,28 @@ class SpanContext(TraceContext):
         return self._complete(config, trace_id, None, sampled, baggage, tracestate)
 
 
+class DatadogContext(SpanContext):
+    """dd-trace-py's span: its page also carries `traceparent`, which Datadog's tracers and
+    browser SDK read, and the tags that Datadog's browser RUM reads."""
+
+    __slots__ = ()
+
+    def _render_resolved(self, config: Config) -> Rendered:
+        rendered = super()._render_resolved(config._replace(w3c=True))
+        # The low 64 bits of the trace id in decimal, as Datadog's tracers write it, and the
+        # time of rendering, after which Datadog RUM trusts the id two minutes.
+        datadog = (
+            f'<meta name="dd-trace-id" content="{int(self.trace_id[16:], 16)}">'
+            f'<meta name="dd-trace-time" content="{time_ns() // 1_000_000}">'
+        )
+        return rendered._replace(config=config, tags=Markup(str(rendered.tags) + datadog))
+
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
+        headers.setdefault("traceparent", self.traceparent)  # as on the page, W3C or not
+        return headers
+
+
 class _Head(NamedTuple):
     """What a trace we start takes from the settings, made once per configuration."""
 
@@ -533,7 +572,9 @@ def _make_head(config: Config) -> _Head:
     template = {"trace_id": "", **dsc}
     if config.traces_sample_rate is not None:
         template.update(sample_rate=rate, sample_rand="", sampled="")
-    return _Head(config, dsc, rate, template, members if config.public_key and fits else None)
+    # The one-step rendering of _render() knows the default channels only.
+    plain = config.public_key and fits and not config.trace_metric
+    return _Head(config, dsc, rate, template, members if plain else None)
 
 
 def _configured_dsc(config: Config) -> dict[str, str]:

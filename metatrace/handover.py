@@ -11,7 +11,19 @@ import re
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+# What pages carry a trace in: meta tags (Datadog RUM's too) and Server-Timing entries (W3C
+# Trace Context Level 3 names its own `trace`).
+TRACE_NAMES = (
+    "sentry-trace",
+    "baggage",
+    "traceparent",
+    "tracestate",
+    "trace",
+    "dd-trace-id",
+    "dd-trace-time",
+)
+# The id of the JSON script with Elastic RUM's page-load values (metatrace.elastic_page_load).
+ELASTIC_SCRIPT_ID = "elastic-apm-page-load"
 
 # W3C Server Timing: `metric *( OWS ";" OWS param )`, `param = name OWS "=" OWS value`, and a
 # value is a token or an RFC 9110 quoted-string, in which `\` escapes the next character.
@@ -31,6 +43,7 @@ class Handover(NamedTuple):
     meta: dict[str, list[str]]
     server_timing: dict[str, list[str]]  # the `desc` of each trace metric
     malformed_metrics: int  # Server-Timing metrics skipped as malformed
+    elastic: tuple[str, ...] = ()  # the text of each Elastic page-load script
 
 
 class Metric(NamedTuple):
@@ -45,24 +58,36 @@ def read_handover(html: str, server_timing: list[str]) -> Handover:
     for metric in metrics:
         if metric.name in TRACE_NAMES:
             entries.setdefault(metric.name, []).append(metric.params.get("desc", ""))
-    return Handover(read_meta(html), entries, malformed)
+    reader = _read(html)
+    return Handover(reader.found, entries, malformed, tuple(reader.elastic))
 
 
 def read_meta(html: str) -> dict[str, list[str]]:
-    """The content of every `<meta>` named sentry-trace, baggage or traceparent, in order,
-    entities decoded as a browser decodes them."""
+    """The content of every `<meta>` named in TRACE_NAMES, in order, entities decoded as a
+    browser decodes them."""
+    return _read(html).found
+
+
+def _read(html: str) -> _MetaReader:
     reader = _MetaReader()
     reader.feed(html)
     reader.close()
-    return reader.found
+    return reader
 
 
 class _MetaReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: dict[str, list[str]] = {}
+        self.elastic: list[str] = []
+        self._in_elastic = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self._in_elastic = _first(attrs, "id") == ELASTIC_SCRIPT_ID
+            if self._in_elastic:
+                self.elastic.append("")
+            return
         if tag != "meta":
             return
         values: dict[str, str] = {}
@@ -71,6 +96,19 @@ class _MetaReader(HTMLParser):
         name = values.get("name", "")
         if name in TRACE_NAMES:
             self.found.setdefault(name, []).append(values.get("content", ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._in_elastic:  # a script's text comes as it is, no entities decoded
+            self.elastic[-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_elastic = False
+
+
+def _first(attrs: list[tuple[str, str | None]], name: str) -> str | None:
+    """The value of the attribute `name`; of repeats, the first, as browsers take it."""
+    return next((value or "" for attribute, value in attrs if attribute == name), None)
 
 
 def parse_server_timing(values: list[str]) -> tuple[list[Metric], int]:

@@ -14,11 +14,17 @@ try:
 except ModuleNotFoundError as error:
     raise missing(error, "metatrace.jinja", "jinja")  # noqa: B904 (its cause is set)
 
-from .templating import JINJA_CACHE_TAGS, lazy_trace_meta, refuse_cached
+from .templating import (
+    JINJA_CACHE_TAGS,
+    lazy_elastic_page_load,
+    lazy_trace_meta,
+    refuse_cached,
+)
 
 
 class TraceMetaExtension(Extension):
-    """Adds the global `trace_meta`, usable as `{{ trace_meta() }}` or `{{ trace_meta }}`.
+    """Adds the global `trace_meta`, usable as `{{ trace_meta() }}` or `{{ trace_meta }}`, and
+    `elastic_page_load` likewise (see docs/readers.md).
 
     Its output is `Markup`: not escaped twice under autoescape, and safe without it.
 
@@ -31,6 +37,7 @@ class TraceMetaExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["trace_meta"] = lazy_trace_meta
+        environment.globals["elastic_page_load"] = lazy_elastic_page_load
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
         open_caches: list[str] = []
@@ -42,8 +49,8 @@ class TraceMetaExtension(Extension):
                         open_caches.append(token.value)
                     elif open_caches and token.value == f"end{open_caches[-1]}":
                         open_caches.pop()
-                elif open_caches and token.value == "trace_meta" and _not_attribute(previous):
-                    message = refuse_cached("trace_meta", open_caches[0])
+                elif open_caches and token.value in _PER_REQUEST and _not_attribute(previous):
+                    message = refuse_cached(token.value, open_caches[0])
                     if message is not None:
                         raise TemplateSyntaxError(
                             message, token.lineno, stream.name, stream.filename
@@ -52,6 +59,8 @@ class TraceMetaExtension(Extension):
             yield token
 
 
+# The globals that print the request's ids, which a fragment cache would serve to others.
+_PER_REQUEST = frozenset({"trace_meta", "elastic_page_load"})
 # What comes before a tag's name: `{%`, or the prefix of a line statement (`# cache 60`).
 _STATEMENT_BEGIN = frozenset({"block_begin", "linestatement_begin"})
 

@@ -25,7 +25,8 @@ from . import config as _settings
 from .caching import is_shared_cacheable
 from .config import Config, get_config
 from .context import TraceContext
-from .sources import current
+from .sources import ELASTICAPM, current
+from .templating import elastic_page_load
 
 logger = logging.getLogger("metatrace")
 
@@ -33,7 +34,16 @@ logger = logging.getLogger("metatrace")
 # (a hostile or broken one). Real heads end far sooner: the Django admin's at 0.7 KB, a page
 # that inlines its critical CSS at 14 to 50 KB, one that inlines all of Bootstrap's at 240 KB.
 HEAD_LIMIT = 1024 * 1024
+# The Server-Timing entries that name a trace: metatrace's own three always; `tracestate` and
+# W3C Level 3's `trace` metric when the settings render them (an app may time its own "trace").
 TRACE_NAMES = ("sentry-trace", "baggage", "traceparent")
+_TRACE_NAMES = {
+    (tracestate, metric): frozenset(
+        TRACE_NAMES + ("tracestate",) * tracestate + ("trace",) * metric
+    )
+    for tracestate in (False, True)
+    for metric in (False, True)
+}
 _HTML = ("text/html", "application/xhtml+xml")
 
 _HEAD_START_RE = re.compile(rb"<head(?:\s[^>]*)?>", re.IGNORECASE)  # not <header>
@@ -55,10 +65,18 @@ _HEAD_ELEMENTS = frozenset(
     b"html head meta link title script style base noscript template basefont bgsound".split()
 )
 _BAGGAGE_TAG = b'<meta name="baggage" content="'
-# Exactly what TraceContext renders: attribute values are escaped, so they hold no quote.
-_TRACE_META_RE = re.compile(
-    rb'<meta name="(sentry-trace|baggage|traceparent)" content="([^"<>]*)">'
+# Exactly what TraceContext renders (attribute values are escaped, so they hold no quote).
+_TRACE_META = (
+    rb'<meta name="(?:sentry-trace|baggage|traceparent|tracestate|dd-trace-id|dd-trace-time)"'
+    rb' content="[^"<>]*">'
 )
+_TRACE_META_RE = re.compile(_TRACE_META)
+# The JSON script of Elastic's page-load values, as templating.elastic_page_load renders it
+# (its JSON escapes "<").
+_ELASTIC_SCRIPT_RE = re.compile(
+    rb'<script type="application/json" id="elastic-apm-page-load">([^<]*)</script>'
+)
+_PER_VISITOR_RE = re.compile(rb"|".join((_TRACE_META, _ELASTIC_SCRIPT_RE.pattern)))
 # One Server-Timing entry: anything up to a comma that is not inside a quoted-string.
 _TIMING_ENTRY_RE = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\[\s\S])*(?:"|$))+')
 
@@ -166,6 +184,8 @@ def carry_head(body: bytes, where: Callable[[], str]) -> tuple[bytes, str]:
     trace = current()
     page = trace.page()
     new = _fixed_head(body, trace, page.trace_id, config.inject, where)
+    if config.source == ELASTICAPM:
+        new = _fixed_elastic(new, trace.trace_id, where)
     return new, page.server_timing if config.server_timing else ""
 
 
@@ -228,12 +248,14 @@ class Page:
         least). `where()` names the page in the warnings about its tags (a view, a path); it
         is called only for those."""
         if self.work is _STRIP:
-            new, count = _TRACE_META_RE.subn(b"", body)
+            new, count = _PER_VISITOR_RE.subn(b"", body)
             if not count:
                 return body
         elif self.work is _HEAD and self._trace is not None:
             trace = self._trace
             new = _fixed_head(body, trace, trace.page().trace_id, self._config.inject, where)
+            if self._config.source == ELASTICAPM:
+                new = _fixed_elastic(new, trace.trace_id, where)
             if new is body:
                 return body
         else:
@@ -255,7 +277,10 @@ class Page:
         """The Server-Timing value: the trace entries of others removed, this trace's added."""
         value = self._server_timing
         if value is not None and _mentions_trace(value):
-            value = _without_trace_entries(value)
+            config = self._config
+            value = _without_trace_entries(
+                value, _TRACE_NAMES[config.tracestate, config.trace_metric]
+            )
         if self._trace is not None and self._config.server_timing:
             ours = self._trace.page().server_timing
             if ours:
@@ -371,11 +396,30 @@ def _replaced(body: bytes, trace: TraceContext, where: Callable[[], str], *, sta
         _warn(where(), _PAST_LIMIT if end >= HEAD_LIMIT else _FOREIGN)
         return body
     _warn(where(), _STALE if stale else _REPEATED)
-    parts = [body[: tags[0].start()], str(trace.meta()).encode("ascii")]
-    position = tags[0].end()
-    for tag in tags[1:]:
-        parts.append(body[position : tag.start()])
-        position = tag.end()
+    return _spliced(body, tags, str(trace.meta()).encode("ascii"))
+
+
+def _fixed_elastic(body: bytes, trace_id: str, where: Callable[[], str]) -> bytes:
+    """`body` with at most one Elastic page-load script in its head, this request's (for
+    SOURCE "elasticapm"): a stale one (a fragment cache's) replaced, repeated ones removed."""
+    scripts = list(_ELASTIC_SCRIPT_RE.finditer(body, 0, _head_end(body)))
+    if not scripts:
+        return body
+    ours = f'"pageLoadTraceId":"{trace_id}"'.encode("ascii")
+    stale = any(ours not in script.group(1) for script in scripts)
+    if not stale and len(scripts) == 1:
+        return body
+    _warn(where(), _STALE if stale else _REPEATED)
+    return _spliced(body, scripts, str(elastic_page_load()).encode("ascii"))
+
+
+def _spliced(body: bytes, matches: list[re.Match[bytes]], replacement: bytes) -> bytes:
+    """`body` with `replacement` where the first match was, and the others removed."""
+    parts = [body[: matches[0].start()], replacement]
+    position = matches[0].end()
+    for match in matches[1:]:
+        parts.append(body[position : match.start()])
+        position = match.end()
     parts.append(body[position:])
     return b"".join(parts)
 
@@ -413,16 +457,21 @@ def _warn(where: str, message: str) -> None:
 
 def _mentions_trace(server_timing: str) -> bool:
     lowered = server_timing.lower()
-    return "sentry-trace" in lowered or "baggage" in lowered or "traceparent" in lowered
+    # "trace" covers sentry-trace, traceparent, tracestate and the Level 3 metric.
+    return "trace" in lowered or "baggage" in lowered
 
 
-def _without_trace_entries(server_timing: str) -> str | None:
-    kept = [
-        entry.strip()
-        for entry in _TIMING_ENTRY_RE.findall(server_timing)
-        if entry.strip() and entry.partition(";")[0].strip().lower() not in TRACE_NAMES
-    ]
+def _without_trace_entries(server_timing: str, names: Collection[str]) -> str | None:
+    """`server_timing` without the entries named in `names`; as it was when it has none."""
+    entries = [entry for entry in map(str.strip, _TIMING_ENTRY_RE.findall(server_timing)) if entry]
+    kept = [entry for entry in entries if _metric(entry) not in names]
+    if len(kept) == len(entries):
+        return server_timing
     return ", ".join(kept) or None
+
+
+def _metric(entry: str) -> str:
+    return entry.partition(";")[0].strip().lower()
 
 
 def changed_headers(

@@ -9,6 +9,8 @@ dictionary lookups when neither is in use.
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from contextvars import ContextVar, Token
 from types import ModuleType
@@ -16,7 +18,9 @@ from typing import Any
 
 from . import config as _settings
 from . import formats
-from .context import SpanContext, TraceContext, get_active, start_active
+from .context import DatadogContext, SpanContext, TraceContext, get_active, start_active
+
+logger = logging.getLogger("metatrace")
 
 SENTRY = "sentry_sdk"
 OTEL = "opentelemetry"
@@ -29,7 +33,7 @@ def current() -> TraceContext:
     if source != "metatrace" and (
         source != "auto" or SENTRY in sys.modules or "opentelemetry.trace" in sys.modules
     ):  # _tracer_loaded(), inline: this runs for every page
-        context = _from_sentry(source) or _from_otel(source)
+        context = _from_sentry(source) or _from_otel(source) or _from_other(source)
         if context is not None:
             return context
     return get_active() or start_active()
@@ -178,3 +182,108 @@ def _from_otel(source: str) -> TraceContext | None:
         exact=False,
         tracestate=span_context.trace_state.to_header() or None,
     )
+
+
+# The tracers that only a source named in the settings reads ("auto" does not look for them).
+DDTRACE = "ddtrace"
+ELASTICAPM = "elasticapm"
+
+
+def _from_other(source: str) -> TraceContext | None:
+    if source == DDTRACE:
+        return _from_ddtrace()
+    if source == ELASTICAPM:
+        return _from_elasticapm()
+    return None
+
+
+def _from_ddtrace() -> TraceContext | None:
+    """The root span of dd-trace-py's current trace (the request's, under its Django
+    integration), with its sampling decision taken, as its propagator would take it."""
+    ddtrace = _module(DDTRACE, required=True)
+    tracer: Any = getattr(ddtrace, "tracer", None)
+    if tracer is None or not tracer.enabled:  # DD_TRACE_ENABLED=false: a trace never sent
+        return None
+    root = tracer.current_root_span()
+    if root is None:
+        return None
+    context = root.context
+    if context.sampling_priority is None:
+        tracer.sample(root)
+    priority = context.sampling_priority
+    trace_id = f"{root.trace_id:032x}"
+    return DatadogContext(
+        trace_id,
+        f"{root.span_id:016x}",
+        None if priority is None else priority > 0,
+        _request_baggage(trace_id),
+        exact=False,
+    )
+
+
+def _request_baggage(trace_id: str) -> str | None:
+    """The request's incoming baggage (its DSC, the third-party members), which dd-trace-py
+    and Elastic's agent do not hand on, when the tracer continued the trace that came in."""
+    active = get_active()
+    return None if active is None else active.incoming_baggage(trace_id)
+
+
+def _from_elasticapm() -> TraceContext | None:
+    """The Elastic APM agent's current transaction (the request's, under its Django app)."""
+    transaction = _elastic_transaction()
+    if transaction is None:
+        return None
+    trace_id = transaction.trace_parent.trace_id
+    return SpanContext(
+        trace_id, transaction.id, transaction.is_sampled, _request_baggage(trace_id), exact=False
+    )
+
+
+def _elastic_transaction() -> Any:
+    """The agent's transaction, if its ids are what they must be. The agent takes the trace
+    id of an incoming `elastic-apm-traceparent` without checking it (6.26 rendered
+    "<svg onload=...>" as one): such a trace is not rendered, and metatrace's own is."""
+    _module(ELASTICAPM, required=True)
+    from elasticapm.traces import execution_context
+
+    transaction = execution_context.get_transaction()
+    if transaction is None or transaction.trace_parent is None:
+        return None
+    parent = transaction.trace_parent
+    # The span id the agent hands the RUM agent is the incoming parent id, unchecked too.
+    ids = (parent.trace_id, transaction.id, parent.span_id)
+    if not all(map(_is_id, ids, (32, 16, 16))):
+        logger.debug("metatrace: ignoring the Elastic APM transaction with ids %.200r", ids)
+        return None
+    return transaction
+
+
+_HEX_RE = re.compile(r"[0-9a-f]+")
+
+
+def _is_id(value: object, length: int) -> bool:
+    """Whether `value` is a W3C id of `length` hex digits: lowercase, not all zeros."""
+    return (
+        isinstance(value, str)
+        and len(value) == length
+        and _HEX_RE.fullmatch(value) is not None
+        and value.strip("0") != ""
+    )
+
+
+def elastic_page_load() -> dict[str, Any] | None:
+    """What Elastic's RUM agent takes in its init config to make the browser's page load part
+    of the request's trace: the trace id, the id the server reserves for the browser's span
+    of the document (it becomes the parent of the server's transaction, as Elastic's agents
+    do it), and the sampling decision. None unless SOURCE is "elasticapm" and a transaction
+    runs."""
+    if (_settings.configured or _settings.get_config()).source != ELASTICAPM:
+        return None
+    transaction = _elastic_transaction()
+    if transaction is None:
+        return None
+    return {
+        "pageLoadTraceId": transaction.trace_parent.trace_id,
+        "pageLoadSpanId": transaction.ensure_parent_id(),
+        "pageLoadSampled": bool(transaction.is_sampled),
+    }

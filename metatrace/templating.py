@@ -3,12 +3,16 @@ and the refusal to render it inside a fragment cache."""
 
 from __future__ import annotations
 
+import json
 import warnings
 
 from markupsafe import Markup
 
 from . import config as _settings
+from .context import NO_TAGS, tags_withheld
+from .handover import ELASTIC_SCRIPT_ID
 from .sources import current
+from .sources import elastic_page_load as page_load_values
 
 # Block tags that store what they render and serve it to later requests: Django's, Wagtail's,
 # and the `{% cache %}` of Jinja's fragment-cache extensions (Flask-Caching, django-jinja).
@@ -42,6 +46,43 @@ class LazyTraceMeta:
 
 
 lazy_trace_meta = LazyTraceMeta()
+
+# As Django's json_script escapes: nothing in it can end the script or start a tag.
+_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def elastic_page_load() -> Markup:
+    """`<script type="application/json" id="elastic-apm-page-load">` with the values that
+    Elastic's RUM agent takes in its init config (`pageLoadTraceId`, `pageLoadSpanId`,
+    `pageLoadSampled`); nothing unless SOURCE is "elasticapm" and a transaction runs, or while
+    a page that a shared cache may store streams."""
+    values = None if tags_withheld() else page_load_values()
+    if values is None:
+        return NO_TAGS
+    text = json.dumps(values, separators=(",", ":")).translate(_JSON_ESCAPES)
+    return Markup(f'<script type="application/json" id="{ELASTIC_SCRIPT_ID}">{text}</script>')
+
+
+class LazyElasticPageLoad:
+    """Works as `{{ elastic_page_load }}` and `{{ elastic_page_load() }}` in Jinja, as
+    `trace_meta` does."""
+
+    __slots__ = ()
+
+    def __call__(self) -> Markup:
+        return elastic_page_load()
+
+    def __html__(self) -> str:
+        return elastic_page_load()
+
+    def __str__(self) -> str:
+        return elastic_page_load()
+
+    def __repr__(self) -> str:
+        return "<LazyElasticPageLoad>"
+
+
+lazy_elastic_page_load = LazyElasticPageLoad()
 
 
 def refuse_cached(tag: str, cache_tag: str) -> str | None:

@@ -59,6 +59,18 @@ def test_the_django_tag_refuses_a_cache_block(body: str) -> None:
     assert str(raised.value) == REFUSED.format(tag="{% trace_meta %}")
 
 
+@pytest.mark.parametrize("tag", ["{% elastic_page_load %}", "{% trace_meta %}"])
+def test_the_elastic_tag_is_refused_too(tag: str) -> None:
+    with pytest.raises(TemplateSyntaxError) as raised:
+        ENGINE.from_string(LOAD + "{% cache 60 head %}" + tag + "{% endcache %}")
+    assert str(raised.value) == REFUSED.format(tag=tag)
+
+
+def test_the_elastic_tag_takes_no_arguments() -> None:
+    with pytest.raises(TemplateSyntaxError, match=r"^'elastic_page_load' takes no arguments$"):
+        ENGINE.from_string(LOAD + "{% elastic_page_load 1 %}")
+
+
 def test_the_django_tag_after_a_cache_block_renders() -> None:
     template = ENGINE.from_string(
         LOAD + "{% cache 60 nav %}<nav></nav>{% endcache %}{% trace_meta %}"
@@ -101,6 +113,12 @@ def test_the_jinja_global_refuses_a_cache_block(source: str) -> None:
         _jinja().from_string(source)
     assert raised.value.message == REFUSED.format(tag="trace_meta")
     assert raised.value.lineno == source[: source.index("trace_meta")].count("\n") + 1
+
+
+def test_the_jinja_elastic_global_refuses_a_cache_block() -> None:
+    with pytest.raises(jinja2.TemplateSyntaxError) as raised:
+        _jinja().from_string("{% cache 60 %}{{ elastic_page_load() }}{% endcache %}")
+    assert raised.value.message == REFUSED.format(tag="elastic_page_load")
 
 
 def test_line_statements_are_read_too() -> None:

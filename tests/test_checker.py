@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -643,6 +644,48 @@ class _Odd(_Handler):
             headers = [("Content-Type", kind), ("Cache-Control", "public, max-age=600")]
             self.answer(status, [*headers, ("Content-Length", str(len(body)))], body)
             return
+        elif self.path.startswith("/datadog"):  # Datadog RUM's tags, right and wrong
+            dd_id, dd_time = str(int(trace.trace_id[16:], 16)), str(time.time_ns() // 10**6)
+            if self.path == "/datadog-stale/":  # rendered 5 minutes ago, as a cache replays it
+                dd_time = str(int(dd_time) - 300_000)
+            elif self.path == "/datadog-other/":
+                dd_id = str(int(dd_id) ^ 1)
+            elif self.path == "/datadog-odd/":  # digits to str.isdigit(), not to int()
+                dd_time = "\u00b2"
+            elif self.path == "/datadog-huge/":
+                dd_time = "9" * 17
+            elif self.path == "/datadog-huge-id/":  # past int()'s 4300 digits
+                dd_id = "9" * 5000
+            tags = str(trace.meta()) + (
+                f'<meta name="dd-trace-id" content="{dd_id}">'
+                f'<meta name="dd-trace-time" content="{dd_time}">'
+            )
+        elif self.path.startswith("/trace-metric"):  # W3C Trace Context Level 3's metric
+            metric = {
+                "/trace-metric/": trace.traceparent,
+                "/trace-metric-other/": format_traceparent("1" * 32, trace.span_id, True),
+                "/trace-metric-bad/": "00-zz",
+            }[self.path]
+            tags = str(trace.meta()) + '<meta name="tracestate" content="congo=t61rcWkgMzE">'
+            headers.append(("Server-Timing", f'total;dur=2, trace;desc="{metric}"'))
+        elif self.path.startswith("/elastic"):  # Elastic RUM's page-load values
+            ids = f'"pageLoadSpanId":"{"5" * 16}","pageLoadSampled":true'
+            text = {
+                "/elastic-other/": f'{{"pageLoadTraceId":"{"1" * 32}",{ids}}}',
+                "/elastic-junk/": f'{{"pageLoadTraceId":"<x>",{ids}}}',
+                "/elastic-not-json/": "{pageLoadTraceId:",
+                "/elastic-array/": "[]",
+                "/elastic-sampled/": f'{{"pageLoadTraceId":"{trace.trace_id}",{ids[:-4]}1}}',
+            }.get(self.path, f'{{"pageLoadTraceId":"{trace.trace_id}",{ids}}}')
+            script = f'<script type="application/json" id="elastic-apm-page-load">{text}</script>'
+            tags = str(trace.meta()) + script
+            if self.path == "/elastic-twice/":
+                tags += script
+            elif self.path == "/elastic-alone/":  # no trace in the tags to compare with
+                tags = script
+            elif self.path == "/elastic-cacheable/":  # stripped of the tags but not the script
+                tags = script
+                headers.append(("Cache-Control", "max-age=60"))
         elif self.path == "/cacheable-stripped/":  # what STRIP_CACHEABLE leaves of a page
             headers.append(("Cache-Control", "max-age=60"))
         elif self.path == "/cacheable-with-tags/":  # the leak: a visitor's trace, stored
@@ -806,3 +849,90 @@ def test_a_broken_gzip_body_holds_no_tags(odd: str) -> None:
     report = check(odd + "/broken-gzip/")
     assert "no trace meta tags" in _texts(report, "info")
     assert _texts(report, "fail") == ["not continued: the page hands the browser no trace at all"]
+
+
+def test_datadog_tags_of_the_pages_trace_rendered_just_now_pass(odd: str) -> None:
+    report = check(odd + "/datadog/", dsn=SITE_DSN)
+    assert report.exit_status == OK, render(report)
+    assert any(text.startswith("meta dd-trace-id: ") for text in _texts(report, "ok"))
+    assert any(
+        re.fullmatch(r"dd-trace-time is \d+\.\d s old \(Datadog RUM takes it\)", text)
+        for text in _texts(report, "ok")
+    )
+
+
+def test_a_dd_trace_time_older_than_two_minutes_fails(odd: str) -> None:
+    fails = _texts(check(odd + "/datadog-stale/"), "fail")
+    assert len(fails) == 2  # each fetch
+    assert re.fullmatch(
+        r"dd-trace-time is 30\d s old: Datadog RUM ignores the trace after 120 s "
+        r"\(a cache served a stored page\?\)",
+        fails[0],
+    )
+
+
+def test_a_dd_trace_id_of_another_trace_fails(odd: str) -> None:
+    fails = _texts(check(odd + "/datadog-other/"), "fail")
+    assert fails[0].startswith("meta dd-trace-id ")
+    assert fails[0].endswith("(its low 64 bits in decimal)")
+
+
+@pytest.mark.parametrize("path", ["/datadog-odd/", "/datadog-huge/", "/datadog-huge-id/"])
+def test_a_datadog_tag_that_is_no_number_fails_without_a_crash(odd: str, path: str) -> None:
+    fails = _texts(check(odd + path), "fail")
+    assert fails[0].startswith("meta dd-trace-id and dd-trace-time: need both, in digits: ")
+
+
+def test_the_w3c_trace_metric_and_tracestate_are_read(odd: str) -> None:
+    report = check(odd + "/trace-metric/")
+    assert report.exit_status == OK, render(report)
+    assert "meta tracestate: congo=t61rcWkgMzE" in _texts(report, "ok")
+    assert any(text.startswith("Server-Timing trace: 00-") for text in _texts(report, "ok"))
+    other = _texts(check(odd + "/trace-metric-other/"), "fail")
+    assert any(
+        re.fullmatch(
+            r"Server-Timing trace: 1{32}-\w{16} is not the trace the page hands the "
+            r"browser \(\w{32}-\w{16}\)",
+            text,
+        )
+        for text in other
+    )
+    assert "Server-Timing trace: invalid: '00-zz'" in _texts(
+        check(odd + "/trace-metric-bad/"), "fail"
+    )
+
+
+@pytest.mark.parametrize("path", ["/elastic/", "/elastic-alone/"])
+def test_elastic_page_load_values_of_the_pages_trace_pass(odd: str, path: str) -> None:
+    report = check(odd + path, dsn=SITE_DSN)
+    if path == "/elastic/":
+        assert report.exit_status == OK, render(report)
+    assert any(
+        re.fullmatch(r"Elastic page-load: trace \w{32}, span 5{16}, sampled True", text)
+        for text in _texts(report, "ok")
+    )
+
+
+@pytest.mark.parametrize(
+    "path, failure",
+    [
+        (
+            "/elastic-other/",
+            r"Elastic page-load trace 1{32} is not the trace the page hands the "
+            r"browser \(\w{32}\)",
+        ),
+        ("/elastic-twice/", r"2 Elastic page-load scripts: render one"),
+        ("/elastic-junk/", r"Elastic page-load values: invalid: .*"),
+        ("/elastic-sampled/", r"Elastic page-load values: invalid: .*"),
+        ("/elastic-not-json/", r"Elastic page-load script: not a JSON object: '\{pageLoad.*"),
+        ("/elastic-array/", r"Elastic page-load script: not a JSON object: '\[\]'"),
+        (
+            "/elastic-cacheable/",
+            r"fetch(es)? .* be stored by a shared cache with a visitor's "
+            r"trace \(in its meta tags, Server-Timing or Elastic's page-load script\).*",
+        ),
+    ],
+)
+def test_elastic_page_load_values_that_are_wrong_fail(odd: str, path: str, failure: str) -> None:
+    fails = _texts(check(odd + path, dsn=SITE_DSN), "fail")
+    assert any(re.fullmatch(failure, text) for text in fails), fails

@@ -153,7 +153,7 @@ def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:
         (
             {"source": "datadog"},
             "metatrace: source 'datadog' is not one of 'auto', 'metatrace', 'sentry_sdk', "
-            "'opentelemetry'",
+            "'opentelemetry', 'ddtrace', 'elasticapm'",
         ),
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from bs4 import BeautifulSoup
 
 from metatrace.checker import FAILED, OK, Report, check, fetch, render
 from metatrace.handover import read_handover
-from tests.conftest import parse_trace_meta, split_sentry_trace
+from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, split_sentry_trace
 from tests.setups.tracers import SENTRY_DSN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,3 +248,136 @@ def test_big_heads_and_repeated_tags_leave_one_set_of_this_visitors_trace(
             assert head is not None
             names = [meta["name"] for meta in head.find_all("meta") if meta.has_attr("name")]
             assert names == ["sentry-trace", "baggage", "traceparent"], (path, names)
+
+
+# dd-trace-py and Elastic's APM agent -----------------------------------------------------------
+
+# Incoming headers an attacker controls, as a tracer reads them: its own and W3C's.
+HOSTILE = [
+    {"x-datadog-trace-id": "<script>alert(1)</script>", "x-datadog-parent-id": "-1"},
+    {
+        "x-datadog-trace-id": "9" * 40,
+        "x-datadog-parent-id": "1",
+        "x-datadog-sampling-priority": "2",
+    },
+    {"traceparent": "00-" + "f" * 32 + "-" + "e" * 16 + '-01"><img src=x>'},
+    {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "baggage": "<b>=1"},
+    {"elastic-apm-traceparent": "00-<svg onload=alert(1)>-b7ad6b7169203331-01"},
+    # Elastic's agent splits at "-" and checks no part: a trace id that int() reads only
+    # after a comma or a tab, and a parent id (the page-load span id) that is no id.
+    {"traceparent": "00-," + "a" * 32 + "-" + "b" * 16 + "-01"},
+    {"traceparent": "00-\t" + "a" * 32 + "-" + "b" * 16 + "-01"},
+    {"traceparent": "00-" + "a" * 32 + '-junk"<x>-01'},
+]
+
+
+def _datadog_tags(html: str) -> tuple[str, str]:
+    head = BeautifulSoup(html, "html.parser").head
+    assert head is not None
+    values = {
+        m["name"]: m["content"]
+        for m in head.find_all("meta")
+        if m.get("name", "").startswith("dd-")
+    }
+    return values["dd-trace-id"], values["dd-trace-time"]
+
+
+def test_ddtrace_as_the_tracer_hands_its_request_span_to_every_channel(tmp_path: Path) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="ddtrace") as server:
+        for path in ["/t/function/", "/s/child-span/"]:
+            server.passes(check(server.url + path, dsn=SENTRY_DSN))
+            before = time.time()
+            page = fetch(server.url + path, {}, timeout=10)
+            tags = parse_trace_meta(page.html)
+            _, trace_id, span_id, _ = tags["traceparent"].split("-")
+            assert tags["sentry-trace"].startswith(f"{trace_id}-{span_id}")
+            # The request's span: the root of what dd-trace-py recorded, django.request.
+            spans = server.recorded(trace_id, "span")
+            [root] = [span for span in spans if span["parent_span_id"] is None]
+            assert (root["name"], root["span_id"]) == ("django.request", span_id), spans
+            # Datadog RUM's tags: the low 64 bits in decimal, and when the page was rendered.
+            dd_id, dd_time = _datadog_tags(page.html)
+            assert int(dd_id) == int(trace_id[16:], 16)
+            assert before - 1 <= int(dd_time) / 1000 <= time.time() + 1
+
+
+@pytest.mark.parametrize("headers", HOSTILE)
+@pytest.mark.parametrize("tracer", ["ddtrace", "elastic"])
+def test_hostile_headers_reach_the_page_through_no_tracer(
+    tmp_path: Path, tracer: str, headers: dict[str, str]
+) -> None:
+    path = "/s/elastic/" if tracer == "elastic" else "/t/tag/"
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER=tracer) as server:
+        page = fetch(server.url + path, headers, timeout=10)
+    assert page.status == 200, page.html[-2000:]
+    soup = BeautifulSoup(page.html, "html.parser")
+    assert soup.find("img") is None and soup.find("svg") is None and soup.find("b") is None
+    assert soup.find("x") is None
+    tags = parse_trace_meta(page.html)
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", tags["traceparent"])
+    for script in soup.find_all("script"):  # Elastic's page-load values, of valid ids only
+        assert tracer == "elastic" and script.get("id") == "elastic-apm-page-load"
+        values = json.loads(script.get_text())
+        assert values["pageLoadTraceId"] == tags["traceparent"][3:35]
+        assert re.fullmatch(r"[0-9a-f]{16}", values["pageLoadSpanId"])
+    if tracer == "ddtrace":
+        dd_id, _ = _datadog_tags(page.html)
+        assert dd_id.isdigit() and int(dd_id) == int(tags["traceparent"][19:35], 16)
+
+
+@pytest.mark.parametrize("tracer", ["ddtrace", "elastic"])
+def test_a_page_of_djangos_cache_middleware_carries_no_tracers_tags_either(
+    tmp_path: Path, tracer: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER=tracer, SETUP_CACHE="documented") as server:
+        server.passes(check(server.url + "/s/elastic/", dsn=SENTRY_DSN))
+        pages = [fetch(server.url + "/s/elastic/", {}, timeout=10) for _ in range(2)]
+    for page in pages:  # the page that was stored, and the hit
+        assert "max-age=60" in page.header("cache-control")[0]
+        soup = BeautifulSoup(page.html, "html.parser")
+        assert soup.find("meta", attrs={"name": True}) is None  # no Sentry, W3C or dd- tags
+        assert soup.find("script") is None  # nor Elastic's page-load values
+        assert soup.title is not None and soup.title.string == "elastic"  # the rest is there
+        assert page.header("server-timing") == []
+
+
+def test_a_stale_or_repeated_elastic_script_is_replaced_with_the_requests(tmp_path: Path) -> None:
+    # A cached include serves the first visitor's page-load values to the next ones (the tag
+    # itself refuses to compile inside {% cache %}, an include cannot be seen there).
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="elastic") as server:
+        paths = ["/s/elastic-cached/", "/s/elastic-cached/", "/s/elastic-cached/?twice"]
+        for path in [*paths, "/s/elastic-cached/?twice&timed"]:  # a page with headers to edit
+            server.passes(check(server.url + path, dsn=SENTRY_DSN))
+            incoming = {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"}
+            page = fetch(server.url + path, incoming, timeout=10)
+            soup = BeautifulSoup(page.html, "html.parser")
+            [script] = soup.find_all("script")
+            values = json.loads(script.get_text())
+            assert values["pageLoadTraceId"] == INCOMING_TRACE  # this request's
+            assert values["pageLoadSpanId"] == INCOMING_SPAN
+            assert soup.title is not None and soup.title.string == "elastic"
+
+
+@pytest.mark.parametrize("rate", ["1.0", "0.0"])
+def test_elastic_apm_as_the_tracer_hands_its_transaction_and_the_rum_page_load_values(
+    tmp_path: Path, rate: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="elastic", SETUP_ELASTIC_RATE=rate) as server:
+        if rate == "1.0":
+            server.passes(check(server.url + "/s/elastic/", dsn=SENTRY_DSN))
+        page = fetch(server.url + "/s/elastic/", {}, timeout=10)
+        tags = parse_trace_meta(page.html)
+        _, trace_id, span_id, flags = tags["traceparent"].split("-")
+        script = BeautifulSoup(page.html, "html.parser").find(id="elastic-apm-page-load")
+        assert script is not None and script.get("type") == "application/json"
+        values = json.loads(script.get_text())
+        assert values["pageLoadTraceId"] == trace_id
+        assert values["pageLoadSampled"] is (rate == "1.0") and flags == (
+            "01" if rate == "1.0" else "00"
+        )
+        if rate == "1.0":  # Elastic's agent sends no unsampled transaction to a new APM Server
+            [transaction] = server.recorded(trace_id, "transaction")
+            # The tags name the server's transaction; the browser's span of the document, whose
+            # id the page reserves, is its parent (as Elastic's agents do it).
+            assert transaction["span_id"] == span_id
+            assert transaction["parent_span_id"] == values["pageLoadSpanId"] != span_id

@@ -28,7 +28,7 @@ MATRIX = [
 ]
 # The extras whose lower bounds the "oldest" sessions install, and the test extra's tracers.
 RUNTIME_EXTRAS = ("django", "jinja", "celery", "requests", "httpx", "flask", "starlette")
-OLDEST_TRACERS = ("sentry-sdk", "opentelemetry-api", "opentelemetry-sdk")
+OLDEST_TRACERS = ("sentry-sdk", "opentelemetry-api", "opentelemetry-sdk", "ddtrace", "elastic-apm")
 PYTEST = [
     "pytest",
     "--ds=tests.settings",

@@ -2,7 +2,8 @@
 names:
 
 - SETUP_TRACER: "sentry" (sentry-sdk's Django integration), "sentry-middleware-spans" (with
-  a span for each middleware), "otel" (OpenTelemetry's Django instrumentation), or none;
+  a span for each middleware), "otel" (OpenTelemetry's Django instrumentation), "ddtrace"
+  (dd-trace-py), "elastic" (Elastic's APM agent), or none;
 - SETUP_CACHE: where Django's cache middleware sits around TraceMiddleware: "documented"
   (UpdateCacheMiddleware first, FetchFromCacheMiddleware last, as Django's docs say), "top"
   (TraceMiddleware first), "both" (CacheMiddleware first), "reverse" (the documented order
@@ -46,6 +47,20 @@ METATRACE = {
 
 # As Sentry's docs show it: sentry_sdk.init in the settings module.
 _TRACER = os.environ.get("SETUP_TRACER", "")
+if _TRACER == "ddtrace":  # dd-trace-py is started in wsgi.py, before Django
+    METATRACE["SOURCE"] = "ddtrace"
+if _TRACER == "elastic":  # as Elastic's docs show it: its app, and its settings
+    METATRACE["SOURCE"] = "elasticapm"
+    INSTALLED_APPS = [*INSTALLED_APPS, "elasticapm.contrib.django"]  # noqa: F405
+    ELASTIC_APM = {
+        "SERVICE_NAME": "setups",
+        "SERVER_URL": "http://127.0.0.1:9",  # nothing is sent: the transport records
+        "TRANSPORT_CLASS": "tests.setups.elastic_transport.ElasticRecorder",
+        "CENTRAL_CONFIG": False,
+        "CLOUD_PROVIDER": "none",
+        "METRICS_INTERVAL": "0ms",
+        "TRANSACTION_SAMPLE_RATE": float(os.environ.get("SETUP_ELASTIC_RATE", "1.0")),
+    }
 if _TRACER.startswith("sentry"):
     from sentry_sdk.integrations.django import DjangoIntegration
 

@@ -71,3 +71,30 @@ def start_otel() -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(RecordingExporter()))
     trace.set_tracer_provider(provider)
+
+
+def start_ddtrace() -> None:
+    """dd-trace-py on Django, as its docs show it (before Django loads), recording each
+    finished span instead of sending it to an agent."""
+    os.environ.setdefault("DD_TRACE_AGENT_URL", "http://127.0.0.1:9")  # nothing is sent
+    os.environ.setdefault("DD_INSTRUMENTATION_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("DD_REMOTE_CONFIGURATION_ENABLED", "false")
+    import ddtrace
+    from ddtrace.trace import TraceFilter, tracer
+
+    ddtrace.patch(django=True)
+
+    class Recorder(TraceFilter):
+        def process_trace(self, trace: Any) -> None:
+            for span in trace:
+                _record(
+                    {
+                        "name": span.name,
+                        "trace_id": f"{span.trace_id:032x}",
+                        "span_id": f"{span.span_id:016x}",
+                        "parent_span_id": f"{span.parent_id:016x}" if span.parent_id else None,
+                    }
+                )
+            # None: the trace goes no further, to no writer.
+
+    tracer.configure(trace_processors=[Recorder()])

@@ -24,6 +24,10 @@ def _child_span() -> AbstractContextManager[Any]:
             return sentry_sdk.start_span(op="render", name="render the page")
         except TypeError:  # sentry-sdk before 2.15 calls it a description
             return sentry_sdk.start_span(op="render", description="render the page")
+    if tracer == "ddtrace":
+        from ddtrace.trace import tracer as dd_tracer
+
+        return dd_tracer.trace("render the page")
     if tracer == "otel":
         from opentelemetry import trace
 
@@ -46,6 +50,20 @@ def big_head_tag(request: HttpRequest) -> HttpResponse:
     return render(request, "setups/big_head_tag.html", {"css": CRITICAL_CSS})
 
 
+def elastic(request: HttpRequest) -> HttpResponse:
+    """The tags, and the JSON script of Elastic's RUM page-load values."""
+    return render(request, "setups/elastic.html")
+
+
+def elastic_cached(request: HttpRequest) -> HttpResponse:
+    """The page-load values in a cached include (stale after the first visit); with ?twice,
+    also the tag itself (a second script); with ?timed, a Server-Timing entry of its own."""
+    response = render(request, "setups/elastic_cached.html", {"twice": "twice" in request.GET})
+    if "timed" in request.GET:
+        response["Server-Timing"] = "app;dur=1"
+    return response
+
+
 def twice(request: HttpRequest) -> HttpResponse:
     return render(request, "tests/twice.html")
 
@@ -55,6 +73,8 @@ setup_patterns = [
     path("big-head/", big_head),
     path("big-head-tag/", big_head_tag),
     path("twice/", twice),
+    path("elastic/", elastic),
+    path("elastic-cached/", elastic_cached),
 ]
 
 urlpatterns = [path("s/", include(setup_patterns)), path("", include("tests.urls"))]

@@ -15,6 +15,11 @@ if os.environ.get("SETUP_TRACER") == "otel":
     start_otel()
     DjangoInstrumentor().instrument()
 
+if os.environ.get("SETUP_TRACER") == "ddtrace":
+    from .tracers import start_ddtrace
+
+    start_ddtrace()
+
 from django.core.wsgi import get_wsgi_application
 
 application = get_wsgi_application()
