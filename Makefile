@@ -9,7 +9,7 @@ BUNDLE := sample_site/static/sample/browser.js
 # The same page script with the newest releases of the browser readers, for the tests.
 NEWEST_BUNDLE := sample_site/static/sample/browser-newest.js
 
-.PHONY: install install-sample system frontend frontend-newest run worker test matrix lint dist \
+.PHONY: install install-sample system frontend frontend-newest frontend-readers run worker test matrix lint dist \
 	coverage mutate bench fuzz screenshot clean
 
 # The virtual environment; Debian's own Python needs python3-venv for it.
@@ -49,6 +49,15 @@ frontend-newest: $(NEWEST_BUNDLE)
 $(NEWEST_BUNDLE): frontend/newest/package.json frontend/newest/otel-web.js $(wildcard frontend/src/*.js)
 	cd frontend/newest && rm -rf node_modules && npm install --no-package-lock --no-audit --no-fund --loglevel=error && npm run --silent build
 
+# The other browser SDKs of docs/readers.md, pinned, for their tests to bundle each snippet.
+READERS := frontend/readers/node_modules/.installed
+frontend-readers: $(READERS)
+
+$(READERS): frontend/readers/package.json frontend/readers/package-lock.json
+	tools/system-packages npm
+	cd frontend/readers && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The sample site at http://127.0.0.1:$(PORT)/, with the Redis server and the Celery worker
 # of its Celery page, until Ctrl-C.
 run: install-sample frontend
@@ -75,7 +84,7 @@ dist: install
 COVERAGE := --cov=metatrace --cov-branch --cov-report=term-missing
 # Then the version matrix (noxfile.py): the suite without the browser and the real-world site on
 # each Python and Django supported, with the oldest and newest tracers the extras allow.
-test: system install frontend frontend-newest lint dist
+test: system install frontend frontend-newest frontend-readers lint dist
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE) --cov-fail-under=100
 	$(BIN)/nox
 
@@ -121,4 +130,4 @@ screenshot: install frontend
 	$(BIN)/python docs/screenshot.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/newest/node_modules $(BUNDLE) $(NEWEST_BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache mutants .coverage
+	rm -rf $(VENV) frontend/node_modules frontend/newest/node_modules frontend/readers/node_modules $(BUNDLE) $(NEWEST_BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache mutants .coverage
