@@ -30,6 +30,7 @@ from .formats import (
     format_baggage,
     format_sentry_trace,
     format_traceparent,
+    is_id,
     parse_baggage,
     parse_sentry_trace,
     parse_traceparent,
@@ -290,10 +291,11 @@ def check_handover(page: Page, rules: Rules = DEFAULT_RULES) -> list[Finding]:
         )
     if len(channels) == 2:
         findings += _agree(channels[0][1], channels[1][1])
+    handed_over = page_trace(page)
     if "trace" in handover.server_timing:  # W3C Trace Context Level 3's Server-Timing metric
-        findings.append(_trace_metric_finding(handover.server_timing["trace"][0], page_trace(page)))
+        findings.append(_trace_metric_finding(handover.server_timing["trace"][0], handed_over))
     if handover.elastic:
-        findings.append(_elastic_finding(handover.elastic, page_trace(page)))
+        findings.append(_elastic_finding(handover.elastic, handed_over))
     if not any(read.sentry_trace or read.traceparent for _, read in channels):
         if _shared_cacheable(page):  # what metatrace does on such pages (STRIP_CACHEABLE)
             text = (
@@ -384,24 +386,19 @@ def _elastic_finding(scripts: tuple[str, ...], handed_over: IncomingTrace | None
     if not isinstance(values, dict):
         return Finding("fail", f"Elastic page-load script: not a JSON object: {scripts[0][:200]!r}")
     trace_id, span_id = values.get("pageLoadTraceId"), values.get("pageLoadSpanId")
-    ids = parse_sentry_trace(f"{trace_id}-{span_id}") if _is_text(trace_id, span_id) else None
-    if ids is None or not isinstance(values.get("pageLoadSampled"), bool):
+    valid = is_id(trace_id, 32) and is_id(span_id, 16)
+    if not valid or not isinstance(values.get("pageLoadSampled"), bool):
         return Finding("fail", f"Elastic page-load values: invalid: {scripts[0][:200]!r}")
-    if handed_over is not None and ids.trace_id != handed_over.trace_id:
+    if handed_over is not None and trace_id != handed_over.trace_id:
         return Finding(
             "fail",
-            f"Elastic page-load trace {ids.trace_id} is not the trace the page hands the "
+            f"Elastic page-load trace {trace_id} is not the trace the page hands the "
             f"browser ({handed_over.trace_id})",
         )
     return Finding(
         "ok",
-        f"Elastic page-load: trace {ids.trace_id}, span {ids.parent_span_id}, sampled "
-        f"{values['pageLoadSampled']}",
+        f"Elastic page-load: trace {trace_id}, span {span_id}, sampled {values['pageLoadSampled']}",
     )
-
-
-def _is_text(*values: object) -> bool:
-    return all(isinstance(value, str) and value.isascii() and value.isalnum() for value in values)
 
 
 def _datadog_finding(channel: str, first: dict[str, str], trace_id: str) -> Finding:

@@ -336,7 +336,8 @@ class TraceContext:
                 html += f'<meta name="tracestate" content="{escape(tracestate)}">'
                 timing += f", tracestate;desc={formats.quoted_string(tracestate)}"
         if config.trace_metric:  # W3C Trace Context Level 3's Server-Timing metric
-            timing += f', trace;desc="{formats.format_traceparent(trace_id, span_id, sampled)}"'
+            metric = traceparent or formats.format_traceparent(trace_id, span_id, sampled)
+            timing += f', trace;desc="{metric}"'
         return _new_tuple(
             Rendered,
             (

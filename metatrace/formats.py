@@ -129,6 +129,20 @@ _TRACESTATE_MEMBER_RE = re.compile(
 )
 
 
+_HEX_RE = re.compile(r"[0-9a-f]+")
+
+
+def is_id(value: object, length: int) -> bool:
+    """Whether `value` is a W3C id of `length` hex digits: lowercase, not all zeros (for ids
+    that come from elsewhere than a header this module parses)."""
+    return (
+        isinstance(value, str)
+        and len(value) == length
+        and _HEX_RE.fullmatch(value) is not None
+        and value.strip("0") != ""
+    )
+
+
 def parse_sentry_trace(value: str) -> IncomingTrace | None:
     """Parse `TRACE_ID-SPAN_ID[-SAMPLED]`; of several comma-joined values, the first non-empty."""
     if len(value) > TRACE_HEADER_MAX_BYTES:

@@ -402,6 +402,8 @@ def _replaced(body: bytes, trace: TraceContext, where: Callable[[], str], *, sta
 def _fixed_elastic(body: bytes, trace_id: str, where: Callable[[], str]) -> bytes:
     """`body` with at most one Elastic page-load script in its head, this request's (for
     SOURCE "elasticapm"): a stale one (a fragment cache's) replaced, repeated ones removed."""
+    if _ELASTIC_SCRIPT_RE.search(body, 0, HEAD_LIMIT) is None:  # most pages: no head walk
+        return body
     scripts = list(_ELASTIC_SCRIPT_RE.finditer(body, 0, _head_end(body)))
     if not scripts:
         return body

@@ -10,7 +10,6 @@ dictionary lookups when neither is in use.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from contextvars import ContextVar, Token
 from types import ModuleType
@@ -252,26 +251,13 @@ def _elastic_transaction() -> Any:
     parent = transaction.trace_parent
     # The span id the agent hands the RUM agent is the incoming parent id, unchecked too.
     ids = (parent.trace_id, transaction.id, parent.span_id)
-    if not all(map(_is_id, ids, (32, 16, 16))):
+    if not all(map(formats.is_id, ids, (32, 16, 16))):
         logger.debug("metatrace: ignoring the Elastic APM transaction with ids %.200r", ids)
         return None
     return transaction
 
 
-_HEX_RE = re.compile(r"[0-9a-f]+")
-
-
-def _is_id(value: object, length: int) -> bool:
-    """Whether `value` is a W3C id of `length` hex digits: lowercase, not all zeros."""
-    return (
-        isinstance(value, str)
-        and len(value) == length
-        and _HEX_RE.fullmatch(value) is not None
-        and value.strip("0") != ""
-    )
-
-
-def elastic_page_load() -> dict[str, Any] | None:
+def elastic_page_load_values() -> dict[str, Any] | None:
     """What Elastic's RUM agent takes in its init config to make the browser's page load part
     of the request's trace: the trace id, the id the server reserves for the browser's span
     of the document (it becomes the parent of the server's transaction, as Elastic's agents

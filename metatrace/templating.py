@@ -11,8 +11,7 @@ from markupsafe import Markup
 from . import config as _settings
 from .context import NO_TAGS, tags_withheld
 from .handover import ELASTIC_SCRIPT_ID
-from .sources import current
-from .sources import elastic_page_load as page_load_values
+from .sources import current, elastic_page_load_values
 
 # Block tags that store what they render and serve it to later requests: Django's, Wagtail's,
 # and the `{% cache %}` of Jinja's fragment-cache extensions (Flask-Caching, django-jinja).
@@ -56,7 +55,7 @@ def elastic_page_load() -> Markup:
     Elastic's RUM agent takes in its init config (`pageLoadTraceId`, `pageLoadSpanId`,
     `pageLoadSampled`); nothing unless SOURCE is "elasticapm" and a transaction runs, or while
     a page that a shared cache may store streams."""
-    values = None if tags_withheld() else page_load_values()
+    values = None if tags_withheld() else elastic_page_load_values()
     if values is None:
         return NO_TAGS
     text = json.dumps(values, separators=(",", ":")).translate(_JSON_ESCAPES)

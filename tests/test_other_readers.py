@@ -92,10 +92,10 @@ def test_an_apps_own_trace_entry_stays_unless_metatrace_renders_one(metric: bool
         timing = page.header_changes()["Server-Timing"]
     assert timing is not None
     metrics, _ = parse_server_timing([timing])
-    traces = [metric.params for metric in metrics if metric.name == "trace"]
+    traces = [entry.params for entry in metrics if entry.name == "trace"]
     ours = {"desc": context.traceparent}
     assert traces == ([ours] if metric else [{"dur": "5"}])
-    assert [metric.name for metric in metrics][:2] == ["app", "sentry-trace" if metric else "trace"]
+    assert [entry.name for entry in metrics][:2] == ["app", "sentry-trace" if metric else "trace"]
 
 
 def test_a_server_timing_that_names_no_trace_is_left_as_it_was() -> None:

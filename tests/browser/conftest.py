@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,32 @@ def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set, so browser tests must run: {message}", pytrace=False)
     pytest.skip(message)
+
+
+def esbuild(source: str, project: Path, *options: str, timeout: float = 120) -> str:
+    """`source` bundled for the browser (an IIFE), its imports resolved from the npm project
+    `project` (frontend/, frontend/readers/), with esbuild's other `options`."""
+    binary = project / "node_modules" / ".bin" / "esbuild"
+    if not binary.exists():
+        where = project.relative_to(REPO_ROOT)
+        _unavailable(f"{where}/node_modules is not installed (make test installs it)")
+    result = subprocess.run(
+        [
+            str(binary),
+            "--bundle",
+            "--format=iife",
+            "--target=es2020",
+            "--log-level=error",
+            *options,
+        ],
+        input=source,
+        cwd=project,  # stdin's imports resolve from here
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 # ------------------------------------------------------------------------------------------------

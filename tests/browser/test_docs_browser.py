@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -21,7 +20,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import CHROMIUM_ARGS, REPO_ROOT, SENTRY_TRACE_RE, SERVER_DSN, TRACEPARENT_RE
+from .conftest import (
+    CHROMIUM_ARGS,
+    REPO_ROOT,
+    SENTRY_TRACE_RE,
+    SERVER_DSN,
+    TRACEPARENT_RE,
+    esbuild,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,27 +48,7 @@ def blocks() -> list[Any]:
 
 
 def _esbuild(source: str, *options: str) -> str:
-    """`source` bundled for the browser, its imports resolved from frontend/node_modules."""
-    esbuild = FRONTEND / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists():
-        pytest.skip("frontend/node_modules is not installed (make frontend)")
-    result = subprocess.run(
-        [
-            str(esbuild),
-            "--bundle",
-            "--format=iife",
-            "--target=es2020",
-            "--log-level=error",
-            *options,
-        ],
-        input=source,
-        cwd=FRONTEND,  # stdin's imports resolve from here
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return esbuild(source, FRONTEND, *options, timeout=60)
 
 
 @cache

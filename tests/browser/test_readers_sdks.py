@@ -13,7 +13,6 @@ import gzip
 import json
 import re
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,7 +23,7 @@ import pytest
 
 from tests.test_setups import DJANGO_WSGI, serving
 
-from .conftest import CHROMIUM_ARGS, REPO_ROOT, SERVER_DSN, _unavailable
+from .conftest import CHROMIUM_ARGS, REPO_ROOT, SERVER_DSN, esbuild
 
 pytestmark = pytest.mark.browser
 
@@ -52,19 +51,7 @@ def snippets() -> dict[str, str]:
 
 @cache
 def _bundle(sdk: str) -> str:
-    esbuild = READERS / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists():
-        _unavailable("frontend/readers/node_modules is not installed (make frontend-readers)")
-    result = subprocess.run(
-        [str(esbuild), "--bundle", "--format=iife", "--target=es2020", "--log-level=error"],
-        input=snippets()[sdk],
-        cwd=READERS,  # stdin's imports resolve from here
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return esbuild(snippets()[sdk], READERS)
 
 
 @dataclass
