@@ -405,13 +405,11 @@ def _fixed_elastic(body: bytes, trace_id: str, where: Callable[[], str]) -> byte
     if _ELASTIC_SCRIPT_RE.search(body, 0, HEAD_LIMIT) is None:  # most pages: no head walk
         return body
     scripts = list(_ELASTIC_SCRIPT_RE.finditer(body, 0, _head_end(body)))
-    if not scripts:
-        return body
     ours = f'"pageLoadTraceId":"{trace_id}"'.encode("ascii")
-    stale = any(ours not in script.group(1) for script in scripts)
-    if not stale and len(scripts) == 1:
+    fresh = all(ours in script.group(1) for script in scripts)
+    if fresh and len(scripts) <= 1:  # none in the head, or this request's
         return body
-    _warn(where(), _STALE if stale else _REPEATED)
+    _warn(where(), _REPEATED if fresh else _STALE)
     return _spliced(body, scripts, str(elastic_page_load()).encode("ascii"))
 
 
