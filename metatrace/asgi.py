@@ -16,7 +16,7 @@ from typing import Any
 from .carriers import read_header_pairs
 from .context import TraceContext, activate, deactivate
 from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
-from .sources import pin_request_span, unpin_request_span
+from .sources import pin_request_span, unpin_request_span, warn_untested
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,6 +37,7 @@ class TraceMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        warn_untested()  # at start-up: a tracer of a major not tested
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

@@ -36,6 +36,21 @@ class Around:
         self.fetching_outside = [path for path, cls in outside if _fetches(cls)]
         self.updating_inside = [path for path, cls in inside if _updates(cls)]
 
+    def leak(self) -> tuple[str, str] | None:
+        """What goes wrong with the cache middleware in the one order that serves a visitor's
+        trace to the next (fetching outside, updating inside: Django's documented order
+        reversed), and the fix; None for any other order."""
+        if not (self.fetching_outside and self.updating_inside):
+            return None
+        return (
+            f"{self.fetching_outside[0]} comes before metatrace.middleware.TraceMiddleware "
+            f"and {self.updating_inside[0]} after it: the cache stores each page with the "
+            "trace of the visitor who filled it, and serves it to the next visitors without "
+            "passing TraceMiddleware.",
+            "Use Django's documented order: UpdateCacheMiddleware first, TraceMiddleware "
+            "after it, FetchFromCacheMiddleware last.",
+        )
+
     def rehearsal(self) -> type[UpdateCacheMiddleware] | None:
         """The cache-updating middleware nearest outside, made to store nothing; None when
         there is none."""

@@ -56,21 +56,9 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
                         id=check_id,
                     )
                 )
-    cache = Around(middleware, TraceMiddleware)
-    if cache.fetching_outside and cache.updating_inside:
-        messages.append(
-            Error(
-                f"{cache.fetching_outside[0]} comes before metatrace.middleware.TraceMiddleware "
-                f"and {cache.updating_inside[0]} after it: the cache stores each page with the "
-                "trace of the visitor who filled it, and serves it to the next visitors "
-                "without passing TraceMiddleware.",
-                hint=(
-                    "Use Django's documented order: UpdateCacheMiddleware first, "
-                    "TraceMiddleware after it, FetchFromCacheMiddleware last."
-                ),
-                id="metatrace.E002",
-            )
-        )
+    leak = Around(middleware, TraceMiddleware).leak()
+    if leak is not None:  # TraceMiddleware refuses it at start-up too
+        messages.append(Error(leak[0], hint=leak[1], id="metatrace.E002"))
     if "django.middleware.gzip.GZipMiddleware" in middleware[position + 1 :]:
         messages.append(
             Warning(

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .config import UNSET, SettingError, configure
-from .sources import describe
+from .sources import describe, warn_untested
 
 # METATRACE key -> configure() argument.
 SETTINGS = {
@@ -88,3 +88,4 @@ def log_source() -> None:
     if not _source_logged:
         _source_logged = True
         logging.getLogger("metatrace").info("metatrace: %s", describe())
+        warn_untested()

@@ -404,10 +404,11 @@ class TraceContext:
     ) -> _Resolved:
         """Pair the trace with its DSC: the incoming one if it is this trace's, else ours."""
         dsc = baggage.sentry_encoded
-        if dsc and dsc.get("trace_id") != trace_id:
+        if dsc and dsc.get("trace_id") != trace_id:  # _dsc_of(), its common case inline
             # A DSC belongs to its trace; one from another (or no) trace must not be reused.
-            logger.debug("metatrace: dropping baggage sentry items of another trace")
-            dsc = {}
+            dsc = _dsc_of(dsc, trace_id) or {}
+            if not dsc:
+                logger.debug("metatrace: dropping baggage sentry items of another trace")
         if not dsc:
             sampled, dsc = self._head_dsc(config, trace_id, sampled, parent_span_id is None)
         elif not _valid_rand(dsc.get("sample_rand")):
@@ -464,7 +465,7 @@ class SpanContext(TraceContext):
     """The span that another tracer (sentry-sdk, OpenTelemetry) is running, rendered as is:
     its own span id, not a child of it."""
 
-    __slots__ = ("_exact", "_span")
+    __slots__ = ("_exact", "_own_dsc", "_span")
 
     def __init__(
         self,
@@ -475,16 +476,21 @@ class SpanContext(TraceContext):
         *,
         exact: bool,
         tracestate: str | None = None,
+        own_dsc: Callable[[Config], Config] | None = None,
     ) -> None:
         super().__init__()
         # Never None: it renders the tracer's span, and never starts a trace of its own.
         self._incoming = (None, baggage, None, tracestate)
         # Drawn from the trace id, not at random: every rendering of the same span (the tags,
-        # then Server-Timing) freezes the same sample_rand into a DSC of ours.
-        self._rand = int(trace_id, 16) << 128
+        # then Server-Timing) freezes the same sample_rand into a DSC of ours. From its low
+        # 56 bits, which W3C (Level 2) and every tracer fill at random: dd-trace-py puts the
+        # start time in the high bits, uuid4 its version and variant.
+        self._rand = int(trace_id[18:], 16) << 192
         self._span = _Span(trace_id, span_id, sampled)
-        # sentry-sdk: its DSC and baggage go out exactly as it made them.
+        # sentry-sdk: its DSC and baggage go out exactly as it made them, unless its DSC is
+        # another trace's: then a DSC of ours, of the settings `own_dsc` makes.
         self._exact = exact
+        self._own_dsc = own_dsc
 
     @property
     def span_id(self) -> str:
@@ -493,12 +499,14 @@ class SpanContext(TraceContext):
     def _parse(self, config: Config) -> _Resolved:
         trace_id, _span_id, sampled = self._span
         _, raw_baggage, _, raw_tracestate = self._incoming or _NOTHING
-        baggage = formats.parse_baggage(raw_baggage) if raw_baggage else formats.EMPTY_BAGGAGE
+        # The tracer's own header (what came in, and what it added): over the bound, its
+        # third-party members give way first, and the trace's DSC is never lost for them.
+        baggage, header = (
+            formats.fit_tracer_baggage(raw_baggage) if raw_baggage else (formats.EMPTY_BAGGAGE, "")
+        )
         tracestate = formats.parse_tracestate(raw_tracestate) if raw_tracestate else None
-        if self._exact:
-            dsc = (
-                baggage.sentry_encoded if baggage.sentry_encoded.get("trace_id") == trace_id else {}
-            )
+        dsc = baggage.sentry_encoded
+        if self._exact and dsc and _dsc_of(dsc, trace_id) is dsc:
             return _Resolved(
                 trace_id,
                 None,
@@ -506,9 +514,11 @@ class SpanContext(TraceContext):
                 dsc,
                 formats.join_baggage(dsc),
                 baggage.third_party,
-                raw_baggage or "",  # sentry-sdk's own, as it made it
+                header,  # sentry-sdk's own, as it made it (within the bound)
                 tracestate,
             )
+        if self._own_dsc is not None:
+            config = self._own_dsc(config)
         return self._complete(config, trace_id, None, sampled, baggage, tracestate)
 
 
@@ -595,6 +605,17 @@ def _hex_ids(rand: int) -> tuple[str, str]:
     return trace_id, span_id
 
 
+def _dsc_of(dsc: dict[str, str], trace_id: str) -> dict[str, str] | None:
+    """`dsc` if it is the DSC of `trace_id`, else None. Its trace id is compared decoded, as
+    every reader decodes it; one spelled with escapes (`%37`) is written plainly."""
+    theirs = dsc.get("trace_id")
+    if theirs == trace_id:
+        return dsc
+    if theirs is None or "%" not in theirs or formats.decode_value(theirs) != trace_id:
+        return None
+    return {**dsc, "trace_id": trace_id}
+
+
 def _same_org(config: Config, theirs: str | None) -> bool:
     """Sentry's rule: never join another org's trace; in strict mode, both ids or neither."""
     ours = config.org_id
@@ -651,6 +672,14 @@ tags_withheld: Callable[[], bool] = _withheld.get
 withhold_tags: Callable[[bool], Token[bool]] = _withheld.set
 release_tags: Callable[[Token[bool]], None] = _withheld.reset
 NO_TAGS = Markup("")
+
+# The context a streamed body renders, pinned when its response left: a server iterates the
+# body after the tracer's span has ended (gunicorn), and the tags must name that span still.
+# Read only while a tracer may be in charge (see sources.current).
+_pinned: ContextVar[TraceContext | None] = ContextVar("metatrace_pinned", default=None)
+get_pinned: Callable[[], TraceContext | None] = _pinned.get
+pin: Callable[[TraceContext | None], Token[TraceContext | None]] = _pinned.set
+unpin: Callable[[Token[TraceContext | None]], None] = _pinned.reset
 
 
 class Scope:

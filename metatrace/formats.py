@@ -91,8 +91,10 @@ _PLAIN_KEY = r"[!#$&'*\-.^_`|~0-9A-Za-z]++"
 # (key, member) of each simple other one. A literal first character lets the engine skip
 # from comma to comma; when the two together match once per comma, the header is simple.
 _SENTRY_ITEMS_RE = re.compile(rf",sentry-({_PLAIN_KEY})=({_CANONICAL_VALUE})(?![^,])")
+# (Not `__proto__`, which _parsed_members drops: see _UNREADABLE_FIELDS.)
 _OTHER_MEMBERS_RE = re.compile(
-    rf",(?!sentry-)(?=({_PLAIN_KEY})=)({_PLAIN_KEY}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*)(?![^,])"
+    rf",(?!sentry-|__proto__=)(?=({_PLAIN_KEY})=)"
+    rf"({_PLAIN_KEY}={_OCTETS}(?:;{_TOKEN}(?:={_OCTETS})?)*)(?![^,])"
 )
 # A property is `key` or `key=value`; an empty one (as in a trailing ';') is dropped, since
 # W3C's grammar has none and OpenTelemetry rejects the whole member for it.
@@ -120,7 +122,8 @@ KNOWN_FIELDS = frozenset(
         "user_segment",
     }
 )
-# A JavaScript object drops a "__proto__" property: @sentry/core could never see that field.
+# A JavaScript object drops a "__proto__" property: @sentry/core could never see that field,
+# nor a third-party member of that name, which the other readers would see: it is dropped.
 _UNREADABLE_FIELDS = frozenset({"__proto__"})
 # W3C tracestate list member: simple or multi-tenant key, then up to 256 printable characters.
 _TRACESTATE_MEMBER_RE = re.compile(
@@ -192,6 +195,41 @@ def parse_baggage(value: str) -> Baggage:
     return simple if simple is not None else _parsed_members(value)
 
 
+def fit_tracer_baggage(value: str) -> tuple[Baggage, str]:
+    """A tracer's own `baggage` header (what came in, and the members it added), parsed, and
+    the header that goes out. Within the bound it is `parse_baggage` and the header as it is.
+    Over it (a tracer adds its member to a header near the bound), what is read keeps the
+    sentry members, then the third-party members that still fit, and the header is theirs,
+    as metatrace writes one: the bound protects readers, and the trace's DSC must not be lost
+    for another vendor's members."""
+    if len(value) <= BAGGAGE_MAX_BYTES and (
+        value.isascii() or len(value.encode("utf-8", "surrogatepass")) <= BAGGAGE_MAX_BYTES
+    ):
+        return parse_baggage(value), value
+    members = [member.strip(_OWS) for member in value.split(",")]
+    sentry = [member for member in members if _is_sentry_member(member)]
+    others = [member for member in members if member and not _is_sentry_member(member)]
+    kept: list[str] = []
+    size = -1  # no comma before the first member
+    for member in sentry + others:
+        length = len(member.encode("utf-8", "surrogatepass"))
+        if length > BAGGAGE_MAX_MEMBER_BYTES:
+            continue
+        if len(kept) == BAGGAGE_MAX_MEMBERS or size + 1 + length > BAGGAGE_MAX_BYTES:
+            break
+        kept.append(member)
+        size += 1 + length
+    baggage = parse_baggage(",".join(kept))
+    return baggage, fit_baggage(baggage.sentry_encoded, baggage.third_party)[2]
+
+
+def _is_sentry_member(member: str) -> bool:
+    key = member.partition("=")[0].strip(_OWS)
+    if "%" in key or "+" in key:
+        key = _decode(key) or ""
+    return key.startswith(SENTRY_PREFIX)
+
+
 def _simple_baggage(value: str) -> Baggage | None:
     """`_parsed_members(value)` for the common header (see `_SENTRY_ITEMS_RE`), with dicts
     built in C; None for any other header."""
@@ -247,6 +285,8 @@ def _parsed_members(value: str) -> Baggage:
             canonical = raw if raw and "%" not in raw and "+" not in raw else _canonical_value(raw)
             if canonical is not None and field and field not in _UNREADABLE_FIELDS:
                 sentry[field] = canonical
+        elif key in _UNREADABLE_FIELDS:
+            continue
         elif encoded:
             key = encode_key(key)
             others[key] = f"{key}={rest}"

@@ -13,6 +13,7 @@ try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction
     from django.apps import apps
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
     from django.http.response import HttpResponseBase
 except ModuleNotFoundError as error:
@@ -28,7 +29,9 @@ from .context import (
     activate,
     deactivate,
     get_active,
+    pin,
     release_tags,
+    unpin,
     withhold_tags,
 )
 from .responses import (
@@ -40,7 +43,7 @@ from .responses import (
     resized,
     withholds_tags,
 )
-from .sources import OTEL, OTEL_TRACE, pin_request_span, unpin_request_span
+from .sources import OTEL, OTEL_TRACE, pin_request_span, rendering, unpin_request_span
 
 # The context that a TraceMiddleware further out has activated for the request running here.
 # A context activated any other way (continue_trace() in a test or a script) is not a request:
@@ -82,11 +85,13 @@ class TraceMiddleware:
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
+        cache = Around(getattr(settings, "MIDDLEWARE", None) or [], TraceMiddleware)
+        leak = cache.leak()
+        if leak is not None:  # as check metatrace.E002 says, for every server, at start-up
+            raise ImproperlyConfigured(f"{leak[0]} {leak[1]} (metatrace.E002)")
         # Django's cache middleware outside this one (its documented order) adds the headers
         # that make a page shared-cacheable after the page has passed here: rehearse it.
-        self.cache_outside = Around(
-            getattr(settings, "MIDDLEWARE", None) or [], TraceMiddleware
-        ).rehearsal()
+        self.cache_outside = cache.rehearsal()
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -107,13 +112,13 @@ class TraceMiddleware:
                 response = _carry_trace(request, self.get_response(request))  # type: ignore[arg-type]
             else:
                 response = self._respond(request)
+            if isinstance(response, StreamingHttpResponse):
+                _stream_in_context(response, context, rendering())
         finally:
             if pinned is not None:
                 unpin_request_span(pinned)
             _request_trace.reset(nesting)
             deactivate(token)
-        if isinstance(response, StreamingHttpResponse):
-            _stream_in_context(response, context)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -126,16 +131,17 @@ class TraceMiddleware:
         nesting = _request_trace.set(context)
         pinned = pin_request_span() if OTEL_TRACE in sys.modules else None
         try:
-            if get_config().source == OTEL:
+            if (_settings.configured or get_config()).source == OTEL:
                 response = await _continued_by_otel(request, self._arespond)
             else:
                 response = await self._arespond(request)
+            if isinstance(response, StreamingHttpResponse):
+                _stream_in_context(response, context, rendering())
         finally:
-            unpin_request_span(pinned)
+            if pinned is not None:
+                unpin_request_span(pinned)
             _request_trace.reset(nesting)
             deactivate(token)
-        if isinstance(response, StreamingHttpResponse):
-            _stream_in_context(response, context)
         return response
 
     # The page gets its trace here, while the request's trace (and a tracer's span) is current.
@@ -248,75 +254,101 @@ def _location(request: HttpRequest) -> str:
     return f"the view {match.view_name!r}" if match is not None else f"the page {request.path!r}"
 
 
-def _stream_in_context(response: StreamingHttpResponse, context: TraceContext) -> None:
+def _stream_in_context(
+    response: StreamingHttpResponse, context: TraceContext, rendered: TraceContext | None
+) -> None:
+    """The body is produced after the view returned, by the server, and perhaps after the
+    tracer's span ended: each chunk is produced inside the request's trace, rendering what
+    the response's headers carry (`rendered`, pinned; see sources.rendering)."""
     content = response.streaming_content
+    stream = _Stream(context, rendered, response)
     response.streaming_content = (
-        _astreamed_in(context, response, content)  # type: ignore[arg-type]
+        stream.aiterate(content)  # type: ignore[arg-type]
         if response.is_async
-        else _streamed_in(context, response, content)  # type: ignore[arg-type]
+        else stream.iterate(content)  # type: ignore[arg-type]
     )
     # The server closes the response (and the view's iterator) when it is done or the
     # client went away: that clean-up belongs to the request's trace too.
     close = response.close
 
     def close_in_context() -> None:
-        token = activate(context)
+        tokens = stream.enter(False)
         try:
             close()
         finally:
-            deactivate(token)
+            stream.leave(tokens)
 
     response.close = close_in_context  # type: ignore[method-assign]
 
 
-def _withholds(response: StreamingHttpResponse) -> bool:
-    # A page a shared cache may store cannot be stripped as it streams: it gets no tags. Asked
-    # at the first chunk, once every middleware further out has set its headers too.
-    return withholds_tags(header_map(response.items()), response.status_code)
+class _Stream:
+    """The request's trace around each step of a streamed body."""
 
+    __slots__ = ("context", "rendered", "response")
 
-def _streamed_in(
-    context: TraceContext, response: StreamingHttpResponse, content: Iterator[bytes]
-) -> Iterator[bytes]:
-    # The body is produced after the view returned, by the server: give it the request's trace.
-    withhold = _withholds(response)
-    while True:
-        token = activate(context)
-        held = withhold_tags(withhold)
-        try:
-            chunk = next(content)
-        except StopIteration:
-            return
-        finally:
-            release_tags(held)
-            deactivate(token)
-        yield chunk
+    def __init__(
+        self,
+        context: TraceContext,
+        rendered: TraceContext | None,
+        response: StreamingHttpResponse,
+    ) -> None:
+        self.context = context
+        self.rendered = rendered
+        self.response = response
 
+    def enter(self, withhold: bool) -> tuple[Any, Any, Any]:
+        rendered = self.rendered
+        return (
+            activate(self.context),
+            withhold_tags(withhold),
+            None if rendered is None else pin(rendered),
+        )
 
-async def _astreamed_in(
-    context: TraceContext, response: StreamingHttpResponse, content: AsyncIterator[bytes]
-) -> AsyncIterator[bytes]:
-    try:
-        withhold = _withholds(response)
+    def leave(self, tokens: tuple[Any, Any, Any]) -> None:
+        active, held, pinned = tokens
+        if pinned is not None:
+            unpin(pinned)
+        release_tags(held)
+        deactivate(active)
+
+    def withholds(self) -> bool:
+        # A page a shared cache may store cannot be stripped as it streams: it gets no tags.
+        # Asked at the first chunk, once every middleware further out has set its headers too.
+        response = self.response
+        return withholds_tags(header_map(response.items()), response.status_code)
+
+    def iterate(self, content: Iterator[bytes]) -> Iterator[bytes]:
+        withhold = self.withholds()
         while True:
-            token = activate(context)
-            held = withhold_tags(withhold)
+            tokens = self.enter(withhold)
             try:
-                chunk = await anext(content)
-            except StopAsyncIteration:
+                chunk = next(content)
+            except StopIteration:
                 return
             finally:
-                release_tags(held)
-                deactivate(token)
+                self.leave(tokens)
             yield chunk
-    finally:
-        aclose = getattr(content, "aclose", None)
-        if aclose is not None:
-            token = activate(context)
-            try:
-                await aclose()
-            finally:
-                deactivate(token)
+
+    async def aiterate(self, content: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        try:
+            withhold = self.withholds()
+            while True:
+                tokens = self.enter(withhold)
+                try:
+                    chunk = await anext(content)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self.leave(tokens)
+                yield chunk
+        finally:
+            aclose = getattr(content, "aclose", None)
+            if aclose is not None:
+                tokens = self.enter(False)
+                try:
+                    await aclose()
+                finally:
+                    self.leave(tokens)
 
 
 # Django's own system checks import the classes in MIDDLEWARE (django.contrib.auth's on Django

@@ -65,6 +65,10 @@ _HEAD_ELEMENTS = frozenset(
     b"html head meta link title script style base noscript template basefont bgsound".split()
 )
 _BAGGAGE_TAG = b'<meta name="baggage" content="'
+# A comment, a script's start, or a `<meta>` tag; the one that declares the encoding has
+# `charset=` in an attribute (`<meta charset="utf-8">`, or the `http-equiv` form's content).
+_CHARSET_SCAN_RE = re.compile(rb"(<!--)|(<script[\s>])|<meta\s[^>]*+>", re.IGNORECASE)
+_CHARSET_RE = re.compile(rb"charset\s*=", re.IGNORECASE)
 # Exactly what TraceContext renders (attribute values are escaped, so they hold no quote).
 _TRACE_META = (
     rb'<meta name="(?:sentry-trace|baggage|traceparent|tracestate|dd-trace-id|dd-trace-time)"'
@@ -357,12 +361,32 @@ def _after(body: bytes, closer: bytes, start: int) -> int:
 
 def _injection_point(body: bytes, end: int) -> int:
     """Where the tags go in a head that has none: after `<head ...>`; in a page without that
-    (optional) tag, after `<html ...>` or the doctype, where the browser's head begins. -1
-    for a fragment."""
+    (optional) tag, after `<html ...>` or the doctype, where the browser's head begins; and
+    after the head's `<meta charset>`, if it has one, which browsers look for in the first
+    1,024 bytes only (a long baggage before it would push it out). -1 for a fragment."""
     start = _HEAD_START_RE.search(body, 0, end)
     if start is None:
         start = _HTML_START_RE.search(body, 0, end) or _DOCTYPE_RE.search(body, 0, end)
-    return -1 if start is None else start.end()
+    if start is None:
+        return -1
+    charset = _charset_end(body, start.end(), end)
+    return start.end() if charset < 0 else charset
+
+
+def _charset_end(body: bytes, start: int, end: int) -> int:
+    """Where the head's `<meta charset>` (or its `http-equiv` spelling) ends, outside comments
+    and scripts; -1 when there is none."""
+    at = start
+    while (match := _CHARSET_SCAN_RE.search(body, at, end)) is not None:
+        if match.group(1) is not None:  # a comment: what it holds is no tag
+            at = _after(body, b"-->", match.end())
+        elif match.group(2) is not None:  # a script: likewise
+            at = _after(body, b"</script", match.end())
+        elif _CHARSET_RE.search(match.group()) is not None:
+            return match.end()
+        else:
+            at = match.end()
+    return -1
 
 
 def head_seen(start: bytes) -> bool:
@@ -395,8 +419,18 @@ def _replaced(body: bytes, trace: TraceContext, where: Callable[[], str], *, sta
     if not tags:  # nothing whole to replace: a tag cut off at the bound, or not ours
         _warn(where(), _PAST_LIMIT if end >= HEAD_LIMIT else _FOREIGN)
         return body
-    _warn(where(), _STALE if stale else _REPEATED)
+    if stale:
+        _warn(where(), _STALE, _found(tags, trace))
+    else:
+        _warn(where(), _REPEATED)
     return _spliced(body, tags, str(trace.meta()).encode("ascii"))
+
+
+def _found(tags: list[re.Match[bytes]], trace: TraceContext) -> str:
+    """The first tag of another trace among `tags`, as the warning quotes it."""
+    ours = trace.trace_id.encode("ascii")
+    tag = next((tag for tag in tags if ours not in tag.group()), tags[0]).group()
+    return repr(tag.decode("ascii", "replace")[:200])
 
 
 def _fixed_elastic(body: bytes, trace_id: str, where: Callable[[], str]) -> bytes:
@@ -409,7 +443,11 @@ def _fixed_elastic(body: bytes, trace_id: str, where: Callable[[], str]) -> byte
     fresh = all(ours in script.group(1) for script in scripts)
     if fresh and len(scripts) <= 1:  # none in the head, or this request's
         return body
-    _warn(where(), _REPEATED if fresh else _STALE)
+    if fresh:
+        _warn(where(), _REPEATED)
+    else:
+        stale = next(script for script in scripts if ours not in script.group(1))
+        _warn(where(), _STALE, repr(stale.group().decode("ascii", "replace")[:200]))
     return _spliced(body, scripts, str(elastic_page_load()).encode("ascii"))
 
 
@@ -425,9 +463,10 @@ def _spliced(body: bytes, matches: list[re.Match[bytes]], replacement: bytes) ->
 
 
 _STALE = (
-    "metatrace: %s rendered the trace tags of another trace, so they were replaced with this "
-    "request's. A fragment cache around the tags ({%% cache %%}, a Jinja fragment cache) serves "
-    "one visitor's trace to the next: render the tags outside it."
+    "metatrace: %s rendered the trace tags of another trace (%s), so they were replaced with "
+    "this request's. Such tags come from a fragment cache around them ({%% cache %%}, a cached "
+    "include, a Jinja fragment cache), which serves one visitor's trace to the next, or were "
+    "written into the template by hand: render the tags with metatrace, outside any cache."
 )
 _REPEATED = (
     "metatrace: %s rendered the trace tags more than once, so one set was kept (the browser "
@@ -447,12 +486,12 @@ _PAST_LIMIT = (
 )
 
 
-def _warn(where: str, message: str) -> None:
+def _warn(where: str, message: str, *found: str) -> None:
     key = (message, where)  # each kind of warning once per place
     if key in _warned or len(_warned) >= _WARNED_LIMIT:
         return
     _warned.add(key)
-    logger.warning(message, where)
+    logger.warning(message, where, *found)
 
 
 def _mentions_trace(server_timing: str) -> bool:

@@ -12,12 +12,21 @@ from __future__ import annotations
 import logging
 import sys
 from contextvars import ContextVar, Token
+from importlib import metadata
 from types import ModuleType
 from typing import Any
 
 from . import config as _settings
 from . import formats
-from .context import DatadogContext, SpanContext, TraceContext, get_active, start_active
+from .config import Config
+from .context import (
+    DatadogContext,
+    SpanContext,
+    TraceContext,
+    get_active,
+    get_pinned,
+    start_active,
+)
 
 logger = logging.getLogger("metatrace")
 
@@ -32,10 +41,20 @@ def current() -> TraceContext:
     if source != "metatrace" and (
         source != "auto" or SENTRY in sys.modules or "opentelemetry.trace" in sys.modules
     ):  # _tracer_loaded(), inline: this runs for every page
-        context = _from_sentry(source) or _from_otel(source) or _from_other(source)
+        context = get_pinned() or _from_sentry(source) or _from_otel(source) or _from_other(source)
         if context is not None:
             return context
     return get_active() or start_active()
+
+
+def rendering() -> TraceContext | None:
+    """What a body produced later must render (to `pin` while it is): the trace `current()`
+    names now, while the tracer's span runs; None while metatrace's own context is in charge,
+    which activating the request's context gives back anyway."""
+    source = (_settings.configured or _settings.get_config()).source
+    if source == "metatrace" or (source == "auto" and not _tracer_loaded()):
+        return None
+    return current()
 
 
 def _tracer_in_charge() -> str | None:
@@ -64,6 +83,54 @@ def describe() -> str:
         "source 'auto': metatrace's own context for now; sentry-sdk takes over while its client "
         "is active and a span runs, OpenTelemetry while a span is current"
     )
+
+
+# The majors of each tracer that the version matrix tests (its oldest and newest release of
+# each); the extras allow these and no later one. (distribution, its module, majors)
+TESTED: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    ("sentry-sdk", SENTRY, (2, 3)),
+    ("opentelemetry-api", OTEL_TRACE, (1,)),
+    ("ddtrace", "ddtrace", (3, 4)),
+    ("elastic-apm", "elasticapm", (6,)),
+)
+
+
+def untested() -> list[tuple[str, str, tuple[int, ...]]]:
+    """(distribution, version, the majors tested) of each tracer the site has imported that
+    is of a major release the matrix has not tested."""
+    found: list[tuple[str, str, tuple[int, ...]]] = []
+    for distribution, module, majors in TESTED:
+        if module not in sys.modules:
+            continue
+        try:
+            version = metadata.version(distribution)
+        except metadata.PackageNotFoundError:  # a copy outside any distribution: not ours to say
+            continue
+        major = version.partition(".")[0]
+        if not (major.isdigit() and int(major) in majors):
+            found.append((distribution, version, majors))
+    return found
+
+
+_untested_said = False
+
+
+def warn_untested() -> None:
+    """Say once, at start-up, which tracer runs at a major release that is not tested."""
+    global _untested_said
+    if _untested_said:
+        return
+    _untested_said = True
+    for distribution, version, majors in untested():
+        tested = " and ".join(f"{major}.x" for major in majors)
+        logger.warning(
+            "metatrace: %s %s is a major release that metatrace has not been tested with (it is "
+            "tested with %s). The pages may name the wrong span; run `python -m metatrace "
+            "check` on a page, and see the README for the supported releases.",
+            distribution,
+            version,
+            tested,
+        )
 
 
 def _tracer_loaded() -> bool:
@@ -98,34 +165,114 @@ def _from_sentry(source: str) -> TraceContext | None:
     sentry_sdk = _sentry(source)
     if sentry_sdk is None:
         return None
-    # The root span of the running transaction: the request's own span. The span current
-    # while a template renders is a child of it (sentry-sdk's render span, a middleware
-    # span) that has ended before the page loads, and would differ from the one current when
-    # the response leaves. With no span, sentry-sdk's propagation context.
-    traceparent = sentry_sdk.get_traceparent() or ""
+    # The root of the request's span tree (the transaction, or the segment): the request's own
+    # span. The span current while a template renders is a child of it (sentry-sdk's render
+    # span, a middleware span) that has ended before the page loads, and would differ from
+    # the one current when the response leaves. With no span, or with tracing off, what
+    # sentry-sdk itself propagates: its propagation context.
     root = _sentry_root(sentry_sdk)
-    if root is not None and traceparent.startswith(root.trace_id):
-        # (With tracing off, sentry-sdk propagates its propagation context, not the span's.)
-        traceparent = f"{root.trace_id}-{root.span_id}{_SENTRY_FLAGS.get(root.sampled, '')}"
-    parsed = formats.parse_sentry_trace(traceparent)
-    if parsed is None:
+    if root is not None:
+        trace_id, span_id, sampled = root
+    else:
+        parsed = formats.parse_sentry_trace(sentry_sdk.get_traceparent() or "")
+        if parsed is None:
+            return None
+        trace_id, span_id, sampled = parsed
+    return SpanContext(
+        trace_id,
+        span_id,
+        sampled,
+        sentry_sdk.get_baggage() or None,
+        exact=True,
+        own_dsc=_sentry_settings,
+    )
+
+
+def _sentry_root(sentry_sdk: Any) -> tuple[str, str, bool | None] | None:
+    """The ids and sampling flag of the root of sentry-sdk's current span tree, by its line's
+    adapter; None when no span runs, tracing is off, or the ids are not ids."""
+    client = sentry_sdk.get_client()
+    options = getattr(client, "options", None) or {}
+    if options.get("traces_sample_rate") is None and options.get("traces_sampler") is None:
+        return None  # tracing off: sentry-sdk propagates its propagation context
+    global _sentry_line
+    if _sentry_line is None:
+        _sentry_line = _SENTRY_LINES.get(_major(sentry_sdk), _root_of_segment)
+    root = _sentry_line(sentry_sdk)
+    if root is None:
         return None
-    trace_id, span_id, sampled = parsed
-    return SpanContext(trace_id, span_id, sampled, sentry_sdk.get_baggage() or None, exact=True)
+    trace_id, span_id, sampled = root.trace_id, root.span_id, root.sampled
+    if not (formats.is_id(trace_id, 32) and formats.is_id(span_id, 16)):
+        logger.debug("metatrace: ignoring sentry-sdk's span with ids %.200r", (trace_id, span_id))
+        return None
+    return trace_id, span_id, sampled if sampled is None else bool(sampled)
 
 
-_SENTRY_FLAGS = {True: "-1", False: "-0"}
-
-
-def _sentry_root(sentry_sdk: Any) -> Any:
-    """The root of sentry-sdk's current span tree: its transaction, or the segment of a
-    streamed span (`trace_lifecycle="stream"`); None when no span runs."""
+def _root_of_transaction(sentry_sdk: Any) -> Any:  # pragma: no cover (sentry-sdk 2: the matrix)
+    """sentry-sdk 2.x: the transaction of the current span, or the segment of a streamed span
+    (its `trace_lifecycle="stream"` option, 2.x's preview of 3.x). The matrix's sessions of
+    sentry-sdk 2 run it (tools/matrix.py); .venv, whose coverage is counted, has 3."""
     span = sentry_sdk.get_current_span()
     if span is not None:
         return getattr(span, "containing_transaction", None)  # None for a NoOpSpan
     current_scope = getattr(sentry_sdk, "get_current_scope", None)  # sentry-sdk 2.12 and later
     streamed = getattr(current_scope(), "streamed_span", None) if current_scope else None
     return None if streamed is None else getattr(streamed, "_segment", None)
+
+
+def _root_of_segment(sentry_sdk: Any) -> Any:
+    """sentry-sdk 3.x ("Span First"): the segment of the current span, the request's root
+    span. (An unsampled segment is a NoOpSpan: its ids are the ones sentry-sdk propagates.)"""
+    span = sentry_sdk.get_current_span()
+    return None if span is None else getattr(span, "_segment", None)
+
+
+# sentry-sdk's major -> which span is the request's root; a newer major is tried as the newest.
+_SENTRY_LINES = {2: _root_of_transaction, 3: _root_of_segment}
+_sentry_line: Any = None
+
+
+def _major(module: Any) -> int:
+    major = str(getattr(module, "VERSION", "")).partition(".")[0]
+    return int(major) if major.isdigit() else 0
+
+
+def _sentry_settings(config: Config) -> Config:
+    """The settings of a DSC that metatrace freezes for sentry-sdk's trace (when the one that
+    sentry-sdk holds belongs to another trace): its client's key, release, environment and
+    rate, where metatrace's own settings name none."""
+    sentry_sdk = sys.modules.get(SENTRY)
+    options = getattr(sentry_sdk.get_client(), "options", None) if sentry_sdk else None
+    options = options if isinstance(options, dict) else {}
+    key = (config, *(options.get(name) for name in _SENTRY_OPTIONS))
+    if _sentry_derived[0] != key:
+        _sentry_derived[:] = [key, _derived(config, options)]
+    derived: Config = _sentry_derived[1]
+    return derived
+
+
+_SENTRY_OPTIONS = ("dsn", "release", "environment", "traces_sample_rate")
+_sentry_derived: list[Any] = [None, None]  # (config, options) and the settings made of them
+
+
+def _derived(config: Config, options: dict[str, Any]) -> Config:
+    dsn, release, environment, rate = (options.get(name) for name in _SENTRY_OPTIONS)
+    if config.public_key is not None or not isinstance(dsn, str):
+        return config
+    try:
+        key, org = _settings.parse_dsn(dsn)
+    except _settings.SettingError:
+        return config
+    return config._replace(
+        public_key=key,
+        org_id=config.org_id or org,
+        release=config.release or (release if isinstance(release, str) else None),
+        environment=config.environment
+        or (environment if isinstance(environment, str) and environment else "production"),
+        traces_sample_rate=config.traces_sample_rate
+        if config.traces_sample_rate is not None or not isinstance(rate, (int, float))
+        else float(rate),
+    )
 
 
 def _otel_span(source: str) -> Any:
@@ -202,9 +349,13 @@ def _from_ddtrace() -> TraceContext | None:
     ddtrace = _module(DDTRACE, required=True)
     tracer: Any = getattr(ddtrace, "tracer", None)
     if tracer is None or not tracer.enabled:  # DD_TRACE_ENABLED=false: a trace never sent
+        _not_recording(DDTRACE, _DDTRACE_DISABLED)
         return None
     root = tracer.current_root_span()
     if root is None:
+        django = sys.modules.get("django")
+        if django is not None and not getattr(django, "_datadog_patch", False):
+            _not_recording(DDTRACE, _DDTRACE_UNPATCHED)
         return None
     context = root.context
     if context.sampling_priority is None:
@@ -242,11 +393,12 @@ def _elastic_transaction() -> Any:
     """The agent's transaction, if its ids are what they must be. The agent takes the trace
     id of an incoming `elastic-apm-traceparent` without checking it (6.26 rendered
     "<svg onload=...>" as one): such a trace is not rendered, and metatrace's own is."""
-    _module(ELASTICAPM, required=True)
+    elasticapm = _module(ELASTICAPM, required=True)
     from elasticapm.traces import execution_context
 
     transaction = execution_context.get_transaction()
     if transaction is None or transaction.trace_parent is None:
+        _why_no_elastic_transaction(elasticapm)
         return None
     parent = transaction.trace_parent
     # The span id the agent hands the RUM agent is the incoming parent id, unchecked too.
@@ -255,6 +407,53 @@ def _elastic_transaction() -> Any:
         logger.debug("metatrace: ignoring the Elastic APM transaction with ids %.200r", ids)
         return None
     return transaction
+
+
+def _why_no_elastic_transaction(elasticapm: Any) -> None:
+    """Warn when the agent records nothing at all (no transaction is also what a Celery task
+    or a management command has, and that says nothing)."""
+    client = elasticapm.get_client()
+    if client is None:
+        _not_recording(ELASTICAPM, _ELASTIC_NO_CLIENT)
+        return
+    django = sys.modules.get("django.conf")
+    settings = getattr(django, "settings", None)
+    debug = settings is not None and settings.configured and settings.DEBUG is True
+    if debug and not getattr(client.config, "debug", False):
+        _not_recording(ELASTICAPM, _ELASTIC_DEBUG)
+
+
+# Why a tracer named as SOURCE records nothing, and the fix: the page then carries
+# metatrace's own trace, which that tracer never sends.
+_DDTRACE_DISABLED = (
+    "dd-trace-py is disabled (DD_TRACE_ENABLED is false). Enable it, or set SOURCE to 'metatrace'."
+)
+_DDTRACE_UNPATCHED = (
+    "dd-trace-py's Django integration is not on. Start the server under `ddtrace-run`, or call "
+    "ddtrace.patch(django=True) (or `import ddtrace.auto`) before Django loads."
+)
+_ELASTIC_NO_CLIENT = (
+    "Elastic's agent is not running. Add 'elasticapm.contrib.django' to INSTALLED_APPS, with "
+    "its ELASTIC_APM settings."
+)
+_ELASTIC_DEBUG = (
+    "Django's DEBUG is True, and Elastic's agent records nothing then unless its own DEBUG "
+    "option is on. Set ELASTIC_APM['DEBUG'] = True, or DEBUG = False."
+)
+_said: set[str] = set()
+
+
+def _not_recording(source: str, why: str) -> None:
+    """Say once, at WARNING, why the tracer named as SOURCE records nothing."""
+    if why in _said:
+        return
+    _said.add(why)
+    logger.warning(
+        "metatrace: SOURCE is %r, but %s Until then the pages carry metatrace's own trace, "
+        "which that tracer never sends.",
+        source,
+        why,
+    )
 
 
 def elastic_page_load_values() -> dict[str, Any] | None:

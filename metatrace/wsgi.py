@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .carriers import read_environ
-from .context import TraceContext, activate, deactivate
+from .context import TraceContext, activate, deactivate, pin, unpin
 from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
-from .sources import pin_request_span, unpin_request_span
+from .sources import pin_request_span, rendering, unpin_request_span, warn_untested
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -34,6 +34,7 @@ class TraceMiddleware:
 
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
+        warn_untested()  # at start-up: a tracer of a major not tested
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         context = TraceContext(*read_environ(environ))
@@ -45,10 +46,13 @@ class TraceMiddleware:
         pinned = pin_request_span()  # an OpenTelemetry server span current now: see sources
         try:
             body = self.app(environ, response.start_response)
+            # The server iterates the body after this returns, perhaps after the tracer's span
+            # ended: the body renders the trace the headers name now.
+            rendered = rendering()
         finally:
             unpin_request_span(pinned)
             deactivate(token)
-        return _Body(context, body, response)
+        return _Body(context, rendered, body, response)
 
 
 class _Response:
@@ -100,8 +104,15 @@ class _Response:
 class _Body:
     """The app's body iterable, advanced (and closed) inside the request's context."""
 
-    def __init__(self, context: TraceContext, body: Iterable[bytes], response: _Response) -> None:
+    def __init__(
+        self,
+        context: TraceContext,
+        rendered: TraceContext | None,
+        body: Iterable[bytes],
+        response: _Response,
+    ) -> None:
         self.context = context
+        self.rendered = rendered
         self.body = body
         self.response = response
 
@@ -131,7 +142,10 @@ class _Body:
 
     def _in_context(self, function: Callable[..., Any], *args: Any) -> Any:
         token = activate(self.context)
+        pinned = None if self.rendered is None else pin(self.rendered)
         try:
             return function(*args)
         finally:
+            if pinned is not None:
+                unpin(pinned)
             deactivate(token)

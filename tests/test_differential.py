@@ -67,7 +67,8 @@ CONFIGS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="session", params=list(readers.RELEASES))
 def sentry_core(request: pytest.FixtureRequest) -> Iterator[readers.SentryCore]:
-    """The pinned @sentry/core, and the newest release: a change in the reader fails here."""
+    """The oldest @sentry/core of its supported major, the sample site's, and the newest: a
+    change in the reader fails here."""
     folder = readers.RELEASES[request.param]
     problem = readers.available(folder)
     if problem is not None:
@@ -611,6 +612,9 @@ TRICKY: list[Case] = [
     {"sentry-trace": ST, "baggage": f"{DSC},sentry-release=1;p,sentry-release=2;q=1;"},
     {"sentry-trace": ST, "baggage": f"{DSC},k=v;;p, ,,sentry-environment=;p, other=;"},
     {"sentry-trace": ST, "baggage": f"{DSC},sentry-__proto__=x,__proto__=y"},
+    {"sentry-trace": ST, "baggage": f"{DSC},%5F%5Fproto%5F%5F=y,k=1"},
+    # A DSC whose trace id has an escape: every reader decodes it to this trace's
+    {"sentry-trace": ST, "baggage": DSC.replace(f"trace_id={T}", f"trace_id=%37{T[1:]}")},
     {"sentry-trace": ST, "baggage": f'{DSC},bad key=v,k="q",novalue,k=é'},
     # Limits
     {"sentry-trace": ST, "baggage": DSC + "," + ",".join(f"k{i}=v" for i in range(200))},
@@ -711,6 +715,28 @@ def test_an_encoded_org_id_of_our_org_is_continued() -> None:
     )
     assert (context.trace_id, context.parent_span_id) == (T, S)
     assert context.dsc["org_id"] == "447"
+
+
+@pytest.mark.parametrize("spelled", [f"%{ord(T[0]):02x}{T[1:]}", T.replace("a", "%61")])
+def test_a_dsc_whose_trace_id_is_percent_encoded_is_this_traces(spelled: str) -> None:
+    # Every reader decodes the value to this trace's id: the DSC is the trace's, kept (found by
+    # a differential run against sentry-python 3.0, OpenTelemetry 1.45 and @sentry/core 11.17).
+    metatrace.configure(public_key=KEY)
+    baggage = f"sentry-trace_id={spelled},sentry-public_key=upstream,sentry-release=r1"
+    context = metatrace.continue_trace({"sentry-trace": ST, "baggage": baggage})
+    assert context.dsc == {"trace_id": T, "public_key": "upstream", "release": "r1"} | {
+        "sample_rand": context.dsc["sample_rand"]
+    }
+    assert formats.parse_baggage(context.baggage).sentry_encoded["trace_id"] == T  # plainly
+
+
+def test_a_third_party_member_named_proto_is_not_forwarded() -> None:
+    # @sentry/core reads members into a JavaScript object, which cannot hold "__proto__":
+    # forwarded, it would mean something to sentry-python and OpenTelemetry and nothing there.
+    context = metatrace.continue_trace(
+        {"sentry-trace": ST, "baggage": f"{DSC},__proto__=y,%5F%5Fproto%5F%5F=z,k=1"}
+    )
+    assert context.third_party_baggage == ("k=1",)
 
 
 def test_tracestate_travels_with_traceparent() -> None:

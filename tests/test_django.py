@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.checks import Error, Warning
 from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpResponse
 from django.test import AsyncClient, Client
 
 import metatrace
@@ -358,6 +359,27 @@ def test_check_cache_middleware_that_serves_stored_pages_around_trace_middleware
 
 
 from metatrace.middleware import TraceMiddleware  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "middleware, fetching, updating",
+    [([FETCH, TRACE, UPDATE], FETCH, UPDATE), ([BOTH, TRACE, UPDATE], BOTH, UPDATE)],
+)
+def test_the_middleware_refuses_the_order_that_serves_stored_pages_at_start_up(
+    settings: Any, middleware: list[str], fetching: str, updating: str
+) -> None:
+    # Every server builds the middleware chain before its first request; only manage.py
+    # runs the system checks.
+    settings.MIDDLEWARE = middleware
+    with pytest.raises(ImproperlyConfigured) as refused:
+        TraceMiddleware(lambda request: HttpResponse())
+    assert str(refused.value) == (
+        f"{fetching} comes before metatrace.middleware.TraceMiddleware and {updating} after "
+        "it: the cache stores each page with the trace of the visitor who filled it, and "
+        "serves it to the next visitors without passing TraceMiddleware. Use Django's "
+        "documented order: UpdateCacheMiddleware first, TraceMiddleware after it, "
+        "FetchFromCacheMiddleware last. (metatrace.E002)"
+    )
 
 
 class SubclassedMiddleware(TraceMiddleware):

@@ -180,3 +180,67 @@ def test_a_member_with_an_undecodable_key_does_not_stop_the_ones_after_it() -> N
 def test_a_slash_in_a_value_is_escaped() -> None:
     # quote() keeps '/' unless told otherwise; our canonical spelling escapes every reserved octet.
     assert formats.encode_value("shop/1.4") == "shop%2F1.4"
+
+
+# A tracer's own header: what came in, with the member the tracer added ----------------------
+
+DSC_MEMBERS = f"sentry-trace_id={TRACE},sentry-public_key=k,sentry-sample_rand=0.25"
+
+
+def _vendors(count: int, size: int = 40) -> list[str]:
+    return [f"vendor{i}={'v' * size}" for i in range(count)]
+
+
+def test_a_tracers_header_within_the_bound_is_read_and_sent_as_it_is() -> None:
+    header = ",".join([*_vendors(3), DSC_MEMBERS])
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert sent == header
+    assert baggage == formats.parse_baggage(header)
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_tracers_header_past_the_bound_keeps_the_dsc_and_drops_vendors_first(
+    where: str,
+) -> None:
+    vendors = _vendors(200)  # past the 180 members and the 8,192 bytes
+    members = [DSC_MEMBERS, *vendors] if where == "first" else [*vendors, DSC_MEMBERS]
+    header = ",".join(members)
+    assert len(header) > formats.BAGGAGE_MAX_BYTES
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert baggage.sentry == {"trace_id": TRACE, "public_key": "k", "sample_rand": "0.25"}
+    assert sent.startswith(DSC_MEMBERS + ",vendor0=")
+    assert baggage.third_party[-1] == sent.split(",")[-1]
+    assert len(sent.encode()) <= formats.BAGGAGE_MAX_BYTES
+    assert len(sent.split(",")) <= formats.BAGGAGE_MAX_MEMBERS
+    assert baggage.third_party == tuple(sent.split(",")[3:])  # the vendors that fit, in order
+    assert formats.parse_baggage(sent) == baggage  # what goes out reads back the same
+
+
+def test_a_tracers_header_past_the_bound_skips_oversized_and_encoded_members_right() -> None:
+    big = "big=" + "b" * formats.BAGGAGE_MAX_MEMBER_BYTES
+    encoded = f"sentry%2Dtrace_id={TRACE}"  # a sentry member, once its key is decoded
+    header = ",".join([big, " vendor=é ", encoded, *_vendors(200)])
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert baggage.sentry == {"trace_id": TRACE}
+    # The sentry member as metatrace spells it, then the vendors that fit and are well-formed.
+    assert sent.startswith(f"sentry-trace_id={TRACE},vendor0=")
+    assert "big=" not in sent and "é" not in sent
+    assert len(sent.encode()) <= formats.BAGGAGE_MAX_BYTES
+
+
+def test_a_tracers_header_of_many_bytes_but_few_characters_is_fitted() -> None:
+    header = ",".join([DSC_MEMBERS, *_vendors(130, 45), "odd=" + "é" * 700])
+    assert len(header) <= formats.BAGGAGE_MAX_BYTES < len(header.encode())
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert baggage.sentry["trace_id"] == TRACE
+    assert len(sent.encode()) <= formats.BAGGAGE_MAX_BYTES
+    assert baggage.third_party == tuple(_vendors(130, 45))  # the malformed one is skipped
+
+
+def test_a_tracers_header_past_the_bound_for_one_oversized_member_keeps_all_the_rest() -> None:
+    big = "big=" + "b" * 5200  # over the per-member limit: skipped, and the rest fits
+    header = ",".join([DSC_MEMBERS, big, *_vendors(60)])
+    assert len(header) > formats.BAGGAGE_MAX_BYTES
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert baggage.third_party == tuple(_vendors(60))
+    assert sent == ",".join([DSC_MEMBERS, *_vendors(60)])

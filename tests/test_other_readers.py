@@ -244,3 +244,75 @@ def test_elastic_page_load_renders_nothing_for_another_source() -> None:
 def test_the_jinja_global_says_what_it_is() -> None:
     assert repr(lazy_elastic_page_load) == "<LazyElasticPageLoad>"
     assert str(lazy_elastic_page_load) == ""  # SOURCE is not "elasticapm" here
+
+
+ELASTIC_IDLE = """
+import os
+os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+import elasticapm
+import metatrace
+{setup}
+metatrace.configure(source="elasticapm", public_key="abc")
+{client}
+for _ in range(3):  # no transaction runs: metatrace's own trace, and one warning at most
+    assert metatrace.current_trace().trace_id
+"""
+ELASTIC_CLIENT = """
+client = elasticapm.Client(service_name="t", server_url="http://127.0.0.1:9",
+    central_config=False, cloud_provider="none", metrics_interval="0ms",
+    transport_class="tests.setups.elastic_transport.ElasticRecorder")
+"""
+DJANGO_DEBUG = "import django.conf; django.conf.settings.configure(DEBUG={debug})"
+
+
+@pytest.mark.parametrize(
+    "setup, client, warned",
+    [
+        ("", "", "Elastic's agent is not running. Add 'elasticapm.contrib.django' to"),
+        (DJANGO_DEBUG.format(debug=True), ELASTIC_CLIENT, "Django's DEBUG is True, and Elastic"),
+        (DJANGO_DEBUG.format(debug=False), ELASTIC_CLIENT, None),
+        ("", ELASTIC_CLIENT, None),  # outside a request: no transaction says nothing
+    ],
+    ids=["no agent", "django debug", "django", "no django"],
+)
+def test_elastic_recording_nothing_is_named_once_with_its_cause(
+    setup: str, client: str, warned: str | None
+) -> None:
+    code = ELASTIC_IDLE.format(setup=setup, client=client)
+    result = run_python(f"import os; os.environ['SETUP_RECORD'] = '/dev/null'\n{code}")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "SOURCE is 'elasticapm'" in line]
+    if warned is None:
+        assert said == [], result.stderr
+    else:
+        [line] = said
+        assert line.startswith(f"metatrace: SOURCE is 'elasticapm', but {warned}"), line
+
+
+ELASTIC_STALE = ELASTIC.split("out = {{")[0] + """
+import logging
+from metatrace.responses import read_page
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+transaction = client.begin_transaction("request")
+stale = '<script type="application/json" id="elastic-apm-page-load">{{"pageLoadTraceId":"{other}"}}</script>'
+page = read_page({{"content-type": "text/html"}}, 200, complete=True)
+body = page.body(("<html><head>" + stale + "</head></html>").encode(), lambda: "the page '/e'")
+print(json.dumps({{"body": body.decode(), "trace": transaction.trace_parent.trace_id}}))
+client.end_transaction("GET /")
+client.close()
+"""
+
+
+def test_a_stale_elastic_script_is_replaced_and_quoted_in_the_warning() -> None:
+    other = "0123456789abcdef0123456789abcdef"
+    code = ELASTIC_STALE.format(source="elasticapm", rate=1.0, parent=None, other=other)
+    result = run_python(f"import os; os.environ['SETUP_RECORD'] = '/dev/null'\n{code}")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    [script] = BeautifulSoup(out["body"], "html.parser").find_all("script")
+    assert json.loads(script.get_text())["pageLoadTraceId"] == out["trace"]
+    [warning] = [line for line in result.stderr.splitlines() if "another trace" in line]
+    assert warning.startswith(
+        "metatrace: the page '/e' rendered the trace tags of another trace ('<script "
+        f'type="application/json" id="elastic-apm-page-load">{{"pageLoadTraceId":"{other}"}}'
+    )

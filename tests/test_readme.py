@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 import metatrace
 from metatrace.config import get_config
 from tests.conftest import INCOMING_TRACE, parse_trace_meta
+from tests.tracers import SENTRY_MAJOR
 
 ROOT = Path(__file__).parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
@@ -75,8 +76,51 @@ def test_the_readme_shows_each_kind_of_block() -> None:
     assert {language for language, _ in _blocks_of(PAGES[0])} == LANGUAGES - {"html"}
 
 
+# A wsgi.py runs in a fresh interpreter, as a server imports it (a tracer provider can be set
+# once per process), on the test site; then a request goes through its `application`.
+_THROUGH_THE_APPLICATION = """
+from io import BytesIO
+from wsgiref.util import setup_testing_defaults
+
+from bs4 import BeautifulSoup
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+exporter = InMemorySpanExporter()
+trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+environ = {"PATH_INFO": "/t/tag/", "wsgi.input": BytesIO()}
+setup_testing_defaults(environ)
+started = []
+body = b"".join(application(environ, lambda status, headers: started.append(status)))
+[server] = [span for span in exporter.get_finished_spans() if span.kind.name == "SERVER"]
+meta = BeautifulSoup(body, "html.parser").find("meta", attrs={"name": "traceparent"})
+print(started[0], meta["content"].split("-")[2] == f"{server.get_span_context().span_id:016x}")
+"""
+
+
+def _run_wsgi_module(code: str) -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    env["METATRACE_W3C"] = "1"
+    result = subprocess.run(
+        [sys.executable, "-c", code + _THROUGH_THE_APPLICATION],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "200 OK True", result.stderr
+
+
 @pytest.mark.parametrize("code", _blocks("python"))
 def test_python_snippet(code: str, settings: Any) -> None:
+    line = re.match(r"# sentry-sdk (\d+)\.x\n", code)
+    if line is not None and int(line.group(1)) != SENTRY_MAJOR:
+        pytest.skip(f"for sentry-sdk {line.group(1)}.x: a session of the matrix runs it")
+    if "get_wsgi_application()" in code:
+        _run_wsgi_module(code)
+        return
     # The default configuration, as a reader's fresh interpreter has it: no key.
     namespace: dict[str, Any] = {}
     try:

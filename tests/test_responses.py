@@ -443,6 +443,31 @@ def test_stale_tags_are_replaced_where_they_were(client: Client, settings: Any) 
     assert not response.has_header("ETag")  # it described the page with the stale tags
 
 
+def test_the_stale_tags_warning_says_what_it_found(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A tag written into the template by hand is stale too: the warning quotes the tag, so
+    # that it can be told from a fragment cache's, and names both causes.
+    saved = set(responses._warned)
+    responses._warned.clear()
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    try:
+        client.get("/r/stale-head/", headers=A)
+    finally:
+        responses._warned.clear()
+        responses._warned.update(saved)
+    [record] = [r for r in caplog.records if "another trace" in r.getMessage()]
+    assert record.getMessage() == (
+        "metatrace: the view 'tests.responses_urls.stale_head' rendered the trace tags of another "
+        "trace "
+        f'(\'<meta name="sentry-trace" content="{OTHER_TRACE}-0123456789abcdef-1">\'), so they '
+        "were replaced with this request's. Such tags come from a fragment cache around them "
+        "({% cache %}, a cached include, a Jinja fragment cache), which serves one visitor's "
+        "trace to the next, or were written into the template by hand: render the tags with "
+        "metatrace, outside any cache."
+    )
+
+
 @pytest.mark.parametrize("etag", ["", "&etag=1"])
 @pytest.mark.parametrize("kind", ["ordered", "unstored"])
 def test_headers_kept_outside_djangos_own_store_are_read_too(
@@ -493,7 +518,8 @@ def test_stale_tags_anywhere_in_the_head_are_replaced(
     caplog.set_level(logging.WARNING, logger="metatrace")
     response = client.get(path, headers=A)
     assert_one_set_of(response.content.decode(), TRACE_A)
-    assert "of another trace, so they were replaced" in caplog.text
+    assert "rendered the trace tags of another trace (" in caplog.text
+    assert "), so they were replaced" in caplog.text
 
 
 def test_a_trace_tag_of_another_spelling_is_left_with_a_warning(
@@ -828,6 +854,67 @@ def test_stale_traceparent_alone_is_replaced(client: Client, settings: Any) -> N
     html = response.content.decode()
     assert OTHER_TRACE not in html
     assert parse_trace_meta(html)["traceparent"].split("-")[1] == TRACE_A
+
+
+CHARSET_HEADS = {
+    "charset first": '<!doctype html><html><head><meta charset="utf-8"><title>t</title></head>',
+    "after the viewport": (
+        '<html><head><meta name="viewport" content="width=device-width">'
+        "<meta charset=utf-8><title>t</title></head>"
+    ),
+    "the http-equiv form": (
+        '<html><head><META HTTP-EQUIV="Content-Type" CONTENT="text/html; charset=utf-8">'
+        "<title>t</title></head>"
+    ),
+    "no head tag": '<!doctype html><html><meta charset="utf-8"><title>t</title>',
+    "one in a comment first": (
+        '<html><head><!-- <meta charset="latin1"> --><meta charset="utf-8"><title>t</title></head>'
+    ),
+}
+
+
+def _tag_before_the_tags(html: str) -> Tag | None:
+    """The element right before the injected sentry-trace tag, or None if it comes first."""
+    soup = BeautifulSoup(html, "html.parser")
+    elements = soup.find_all(True)
+    names = [element.get("name") for element in elements]
+    before = elements[names.index("sentry-trace") - 1]
+    assert isinstance(before, Tag)
+    return None if before.name in ("html", "head") else before
+
+
+@pytest.mark.parametrize("html", CHARSET_HEADS.values(), ids=CHARSET_HEADS)
+def test_injection_comes_after_the_meta_charset(html: str) -> None:
+    # Browsers look for the encoding in the first 1,024 bytes; a long baggage before the
+    # <meta charset> would push it out.
+    metatrace.configure(public_key="k", inject=True)
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        body = page.body(html.encode(), lambda: "the page '/charset'").decode()
+    before = _tag_before_the_tags(body)
+    assert before is not None and before.name == "meta"
+    assert "charset" in str(before).lower() and "latin1" not in str(before)
+    assert parse_trace_meta(body)["sentry-trace"].startswith(TRACE_A)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>t</title></head>",
+        "<html><head><script>document.write('<meta charset=\"x\">')</script></head>",
+        '<html><head><!-- <meta charset="latin1"> --><title>t</title></head>',
+    ],
+    ids=["none", "in a script", "in a comment"],
+)
+def test_injection_without_a_meta_charset_comes_right_after_the_head_tag(html: str) -> None:
+    metatrace.configure(public_key="k", inject=True)
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        body = page.body(html.encode(), lambda: "the page '/charset'").decode()
+    assert _tag_before_the_tags(body) is None
+    assert parse_trace_meta(body)["sentry-trace"].startswith(TRACE_A)
 
 
 def test_injection_after_a_head_tag_with_a_space(client: Client, settings: Any) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
 from django.test import Client
 
+from metatrace.checker import check, fetch
 from sample_site.settings import DEMO_DSN
 from tests.conftest import (
     INCOMING_SPAN,
@@ -167,3 +170,30 @@ def _server_timing(header: str) -> list[tuple[str, str]]:
 
     metrics, _ = parse_server_timing([header])
     return [(metric.name, metric.params.get("desc", "")) for metric in metrics]
+
+
+@pytest.mark.parametrize("source", ["sentry_sdk", "opentelemetry"])
+def test_the_sample_site_under_each_tracer_hands_its_trace_to_the_page(
+    tmp_path: Path, source: str
+) -> None:
+    # `METATRACE_SOURCE=sentry_sdk make run` (docs/tracers.md), on whichever sentry-sdk line is
+    # installed: the checker passes each page, and the tracer sends the page's trace.
+    from tests.test_setups import GUNICORN, serving
+
+    command = [*GUNICORN, "sample_site.wsgi:application"]
+    variant = {
+        "DJANGO_SETTINGS_MODULE": "sample_site.settings",
+        "METATRACE_SOURCE": source,
+        "DJANGO_DEBUG": "0",
+    }
+    with serving(command, tmp_path, **variant) as server:
+        for path in ["/", "/jinja/", "/context/"]:
+            server.passes(check(server.url + path, dsn=DEMO_DSN))
+            page = fetch(server.url + path, HEADERS, timeout=10)
+            trace_id, _, _ = split_sentry_trace(_head_tags(page.html)["sentry-trace"])
+            if source == "sentry_sdk":  # (OpenTelemetry reads no sentry-trace)
+                assert trace_id == INCOMING_TRACE
+            deadline = time.monotonic() + 10
+            while trace_id not in server.log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the tracer sends when the request ends
+            assert trace_id in server.log.read_text(), server.log.read_text()

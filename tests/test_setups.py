@@ -22,14 +22,22 @@ from bs4 import BeautifulSoup
 
 from metatrace.checker import FAILED, OK, Report, check, fetch, render
 from metatrace.handover import read_handover
-from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, split_sentry_trace
-from tests.setups.tracers import SENTRY_DSN
+from tests.conftest import (
+    INCOMING_SPAN,
+    INCOMING_TRACE,
+    decode_baggage,
+    parse_trace_meta,
+    split_sentry_trace,
+)
+from tests.setups.tracers import SENTRY_DSN, segments
 
 ROOT = Path(__file__).resolve().parents[1]
 
-GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]
+GUNICORN = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4"]  # gthread
+GUNICORN_SYNC = [sys.executable, "-m", "gunicorn", "--workers", "1"]  # its default sync worker
 UVICORN = [sys.executable, "-m", "uvicorn", "--log-level", "warning"]
 DJANGO_WSGI = [*GUNICORN, "tests.setups.wsgi:application"]
+DJANGO_WSGI_SYNC = [*GUNICORN_SYNC, "tests.setups.wsgi:application"]
 DJANGO_ASGI = [*UVICORN, "tests.setups.asgi:application"]
 FLASK = [*GUNICORN, "tests.setups.flask_app:app"]
 STARLETTE = [*UVICORN, "tests.setups.starlette_app:application"]
@@ -57,6 +65,20 @@ class Server:
                 return found
             time.sleep(0.05)
 
+    def sentry_root(self, trace_id: str, span_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The request's root span (transaction or segment) that sentry-sdk recorded of
+        `trace_id` with the id `span_id`, with the `names` of the spans below it (waiting for
+        it to be sent); it fails if that span is no request's root."""
+        deadline = time.monotonic() + timeout
+        while True:
+            spans = self.recorded(trace_id, "span", timeout)
+            roots = [root for root in segments(spans) if root["span_id"] == span_id]
+            if roots or time.monotonic() > deadline:
+                assert roots, f"{span_id} is not the root of a request: {spans}"
+                names = {span["span_id"]: span["name"] for span in spans}
+                return dict(roots[0], names=[names[s] for s in roots[0]["spans"]])
+            time.sleep(0.05)
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -67,16 +89,16 @@ def _free_port() -> int:
 @contextmanager
 def serving(command: list[str], tmp_path: Path, **variant: str) -> Iterator[Server]:
     """The app of `command` served on a port of its own, in the variant the environment
-    names (tests/setups/django_settings.py), until the block ends."""
+    names (tests/setups/django_settings.py; or other settings), until the block ends."""
     port = _free_port()
     record = tmp_path / f"record-{port}.jsonl"
     record.touch()
     env = {
         **{name: value for name, value in os.environ.items() if not name.startswith("SENTRY_")},
-        **variant,
         "SETUP_RECORD": str(record),
         "PYTHONPATH": str(ROOT),
         "DJANGO_SETTINGS_MODULE": "tests.setups.django_settings",
+        **variant,
     }
     bind = ["--bind", f"127.0.0.1:{port}"] if "gunicorn" in command else ["--port", str(port)]
     log = tmp_path / f"server-{port}.log"
@@ -108,10 +130,13 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"the server did not start:\n{log.read_text()}")
 
 
-def _handover(server: Server, path: str) -> tuple[str, str, str]:
+def _handover(
+    server: Server, path: str, headers: dict[str, str] | None = None
+) -> tuple[str, str, str]:
     """(trace id, span id of the meta tag, span id of the Server-Timing entry) of a page
-    fetched as a new visitor, the meta tag read by BeautifulSoup."""
-    page = fetch(server.url + path, {}, timeout=10)
+    fetched as a new visitor (or with the trace `headers`), the meta tag read by
+    BeautifulSoup."""
+    page = fetch(server.url + path, headers or {}, timeout=10)
     trace_id, span_id, _ = split_sentry_trace(parse_trace_meta(page.html)["sentry-trace"])
     [timing] = read_handover("", page.header("server-timing")).server_timing["sentry-trace"]
     timing_trace, timing_span, _ = split_sentry_trace(timing)
@@ -123,13 +148,34 @@ def _handover(server: Server, path: str) -> tuple[str, str, str]:
 
 SENTRY_SETUPS = {
     "django-gunicorn": (DJANGO_WSGI, {"SETUP_TRACER": "sentry"}),
+    "django-gunicorn-sync": (DJANGO_WSGI_SYNC, {"SETUP_TRACER": "sentry"}),
     "django-middleware-spans": (DJANGO_WSGI, {"SETUP_TRACER": "sentry-middleware-spans"}),
     "django-uvicorn": (DJANGO_ASGI, {"SETUP_TRACER": "sentry"}),
     "flask-gunicorn": (FLASK, {}),
     "starlette-uvicorn": (STARLETTE, {}),
 }
-DJANGO_PAGES = ["/t/function/", "/t/template-response/", "/t/class/", "/t/jinja/", "/s/child-span/"]
-PAGES = {"flask-gunicorn": ["/"], "starlette-uvicorn": ["/", "/sync/"]}
+# Rendered, streamed (the server iterates the body after the view, and the tracer's span,
+# ended: under gunicorn), nested in a span of the view's own, and async.
+DJANGO_PAGES = [
+    "/t/function/",
+    "/t/template-response/",
+    "/t/class/",
+    "/t/jinja/",
+    "/s/child-span/",
+    "/t/streaming/",
+    "/t/async/",
+    "/t/async-streaming/",
+]
+PAGES = {"flask-gunicorn": ["/", "/streamed/"], "starlette-uvicorn": ["/", "/sync/", "/streamed/"]}
+# What may come in: nothing, a Sentry trace with its DSC, a W3C trace alone.
+INCOMING = {
+    "started": {},
+    "continued": {
+        "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=5e5e,sentry-sampled=true",
+    },
+    "traceparent": {"traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01"},
+}
 
 
 @pytest.mark.parametrize("setup", SENTRY_SETUPS)
@@ -139,25 +185,38 @@ def test_sentry_sdk_as_the_tracer_hands_the_request_span_to_every_channel(
     command, variant = SENTRY_SETUPS[setup]
     with serving(command, tmp_path, **variant) as server:
         for path in PAGES.get(setup, DJANGO_PAGES):
+            for incoming, headers in INCOMING.items():
+                trace_id, meta_span, timing_span = _handover(server, path, headers)
+                # The tags and Server-Timing name one span: the request's own (the
+                # transaction of sentry-sdk 2.x, the segment of 3.x), not a render or
+                # middleware span inside it (which end before the page loads), nor
+                # metatrace's own trace (a streamed body is iterated after the span ended).
+                assert meta_span == timing_span, (path, incoming)
+                root = server.sentry_root(trace_id, meta_span)
+                if incoming == "continued":  # (sentry-sdk reads no traceparent)
+                    assert trace_id == INCOMING_TRACE, (path, incoming)
+                    assert root["parent_span_id"] == INCOMING_SPAN, (path, incoming, root)
             server.passes(check(server.url + path, dsn=SENTRY_DSN))
             trace_id, meta_span, timing_span = _handover(server, path)
-            # The tags and Server-Timing name one span: the transaction's, the request's own,
-            # not a render or middleware span inside it (which end before the page loads).
-            [transaction] = server.recorded(trace_id, "transaction")
-            assert meta_span == timing_span == transaction["span_id"], (path, transaction)
+            # The tags and Server-Timing name one span: the request's own (the transaction of
+            # sentry-sdk 2.x, the segment of 3.x), not a render or middleware span inside it
+            # (which end before the page loads).
+            assert meta_span == timing_span, path
+            root = server.sentry_root(trace_id, meta_span)
             if path == "/s/child-span/":
-                assert transaction["spans"], "the view's own span"
+                assert "render the page" in root["names"], "the view's own span"
 
 
 # OpenTelemetry's Django instrumentation ----------------------------------------------------
 
 
+@pytest.mark.parametrize("command", [DJANGO_WSGI, DJANGO_ASGI], ids=["gunicorn", "uvicorn"])
 @pytest.mark.parametrize("key", ["key", "none"])
 def test_opentelemetry_as_the_tracer_hands_the_server_span_to_every_channel(
-    tmp_path: Path, key: str
+    tmp_path: Path, key: str, command: list[str]
 ) -> None:
-    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="otel", SETUP_KEY=key) as server:
-        for path in ["/t/function/", "/s/child-span/"]:
+    with serving(command, tmp_path, SETUP_TRACER="otel", SETUP_KEY=key) as server:
+        for path in ["/t/function/", "/s/child-span/", "/t/streaming/"]:
             report = check(server.url + path, dsn=SENTRY_DSN if key == "key" else None)
             server.passes(report)
             page = fetch(server.url + path, {}, timeout=10)
@@ -216,9 +275,7 @@ def test_cache_page_hands_out_no_visitors_trace(tmp_path: Path) -> None:
         server.passes(check(server.url + "/t/cache-page/", dsn=SENTRY_DSN))
 
 
-def test_the_reverse_of_djangos_order_fails_the_system_check_and_the_checker(
-    tmp_path: Path,
-) -> None:
+def test_the_reverse_of_djangos_order_fails_the_system_check(tmp_path: Path) -> None:
     env = {**os.environ, "SETUP_CACHE": "reverse", "PYTHONPATH": str(ROOT)}
     env["DJANGO_SETTINGS_MODULE"] = "tests.setups.django_settings"
     checked = subprocess.run(
@@ -226,11 +283,6 @@ def test_the_reverse_of_djangos_order_fails_the_system_check_and_the_checker(
     )
     assert checked.returncode != 0
     assert "metatrace.E002" in checked.stderr
-    with serving(DJANGO_WSGI, tmp_path, SETUP_CACHE="reverse") as server:
-        report = check(server.url + "/t/tag/")
-    assert report.exit_status == FAILED
-    failed = [finding.text for finding in report.findings("fail")]
-    assert any(text.startswith("replayed: fetch 2 sent no trace") for text in failed), failed
 
 
 # Heads of real size ---------------------------------------------------------------------------
@@ -287,7 +339,7 @@ def _datadog_tags(html: str) -> tuple[str, str]:
 
 def test_ddtrace_as_the_tracer_hands_its_request_span_to_every_channel(tmp_path: Path) -> None:
     with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="ddtrace") as server:
-        for path in ["/t/function/", "/s/child-span/"]:
+        for path in ["/t/function/", "/s/child-span/", "/t/streaming/"]:
             server.passes(check(server.url + path, dsn=SENTRY_DSN))
             before = time.time()
             page = fetch(server.url + path, {}, timeout=10)
@@ -387,3 +439,178 @@ def test_elastic_apm_as_the_tracer_hands_its_transaction_and_the_rum_page_load_v
             # id the page reserves, is its parent (as Elastic's agents do it).
             assert transaction["span_id"] == span_id
             assert transaction["parent_span_id"] == values["pageLoadSpanId"] != span_id
+
+
+# The tracer's trace, whatever comes in ---------------------------------------------------------
+
+SENTRY_SERVERS = {"gunicorn": DJANGO_WSGI, "uvicorn": DJANGO_ASGI}
+KEY = SENTRY_DSN.split("//")[1].split("@")[0]
+
+
+def _near_the_bound() -> str:
+    """An incoming baggage of 8,170 bytes: its trace's DSC, then other vendors' members. With
+    the `sentry-sample_rand` member that sentry-sdk adds, it passes the 8,192-byte bound."""
+    dsc = f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=c0ffee,sentry-sampled=true"
+    members = [dsc]
+    while len(",".join(members)) < 8100:
+        members.append(f"vendor{len(members)}=" + "v" * 40)
+    baggage = ",".join(members)
+    return baggage + ",pad=" + "p" * (8170 - len(baggage) - 5)
+
+
+@pytest.mark.parametrize("server", SENTRY_SERVERS)
+def test_a_baggage_near_the_bound_keeps_the_trace_and_its_dsc(tmp_path: Path, server: str) -> None:
+    baggage = _near_the_bound()
+    assert len(baggage) == 8170
+    headers = {"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1", "baggage": baggage}
+    with serving(SENTRY_SERVERS[server], tmp_path, SETUP_TRACER="sentry") as running:
+        for path in ["/t/function/", "/t/streaming/"]:
+            page = fetch(running.url + path, headers, timeout=10)
+            tags = parse_trace_meta(page.html)
+            trace_id, span_id, _ = split_sentry_trace(tags["sentry-trace"])
+            assert trace_id == INCOMING_TRACE, path
+            running.sentry_root(trace_id, span_id)
+            dsc = decode_baggage(tags["baggage"])
+            assert (dsc["trace_id"], dsc["public_key"]) == (INCOMING_TRACE, "c0ffee"), path
+            timing = read_handover("", page.header("server-timing")).server_timing
+            assert timing["sentry-trace"] == [tags["sentry-trace"]], path
+            assert [decode_baggage(value) for value in timing["baggage"]] == [dsc], path
+
+
+@pytest.mark.parametrize("server", SENTRY_SERVERS)
+def test_a_sentry_trace_with_another_traces_baggage_gets_a_dsc_of_its_own(
+    tmp_path: Path, server: str
+) -> None:
+    other = "0af7651916cd43dd8448eb211c80319c"
+    headers = {
+        "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        "baggage": f"sentry-trace_id={other},sentry-public_key=c0ffee,sentry-release=theirs",
+    }
+    with serving(SENTRY_SERVERS[server], tmp_path, SETUP_TRACER="sentry") as running:
+        for path in ["/t/function/", "/t/streaming/", "/t/async-streaming/"]:
+            page = fetch(running.url + path, headers, timeout=10)
+            tags = parse_trace_meta(page.html)
+            trace_id, span_id, flag = split_sentry_trace(tags["sentry-trace"])
+            assert (trace_id, flag) == (INCOMING_TRACE, "1"), path
+            running.sentry_root(trace_id, span_id)
+            # The trace it continued, with a DSC of the server's: its key, no one else's.
+            dsc = decode_baggage(tags["baggage"])
+            assert (dsc["trace_id"], dsc["public_key"], dsc["sampled"]) == (
+                INCOMING_TRACE,
+                KEY,
+                "true",
+            ), path
+            assert "release" not in dsc or dsc["release"] != "theirs"
+            timing = read_handover("", page.header("server-timing")).server_timing
+            assert timing["sentry-trace"] == [tags["sentry-trace"]], path
+            assert timing["baggage"] == [tags["baggage"]], path
+
+
+# Django's cache middleware in the order that leaks ----------------------------------------------
+
+
+@pytest.mark.parametrize("command", [DJANGO_WSGI, DJANGO_ASGI], ids=["gunicorn", "uvicorn"])
+def test_the_reverse_of_djangos_order_stops_every_server_at_start_up(
+    tmp_path: Path, command: list[str]
+) -> None:
+    log = _refused(command, tmp_path, SETUP_CACHE="reverse")
+    assert (
+        "django.middleware.cache.FetchFromCacheMiddleware comes before "
+        "metatrace.middleware.TraceMiddleware and django.middleware.cache.UpdateCacheMiddleware "
+        "after it" in log
+    ), log
+    assert "Use Django's documented order" in log and "(metatrace.E002)" in log
+
+
+def _refused(command: list[str], tmp_path: Path, **variant: str) -> str:
+    """What the server printed as it refused to start (it must stop within a minute)."""
+    env = {**os.environ, **variant, "PYTHONPATH": str(ROOT)}
+    env["DJANGO_SETTINGS_MODULE"] = "tests.setups.django_settings"
+    env["SETUP_RECORD"] = str(tmp_path / "record.jsonl")
+    port = ["--bind", f"127.0.0.1:{_free_port()}"] if "gunicorn" in command else ["--port", "0"]
+    result = subprocess.run(
+        [*command[:-1], *port, command[-1]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    return result.stdout + result.stderr
+
+
+# A tracer named as SOURCE that records nothing -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variant, cause",
+    [
+        (
+            {"SETUP_TRACER": "elastic", "SETUP_DEBUG": "1"},
+            "SOURCE is 'elasticapm', but Django's DEBUG is True, and Elastic's agent records "
+            "nothing then unless its own DEBUG option is on. Set ELASTIC_APM['DEBUG'] = True, "
+            "or DEBUG = False.",
+        ),
+        (
+            {"SETUP_TRACER": "ddtrace-unpatched"},
+            "SOURCE is 'ddtrace', but dd-trace-py's Django integration is not on. Start the "
+            "server under `ddtrace-run`, or call ddtrace.patch(django=True) (or `import "
+            "ddtrace.auto`) before Django loads.",
+        ),
+    ],
+    ids=["elastic-debug", "ddtrace-unpatched"],
+)
+def test_a_tracer_that_records_nothing_is_named_once_at_warning(
+    tmp_path: Path, variant: dict[str, str], cause: str
+) -> None:
+    with serving(DJANGO_WSGI, tmp_path, **variant) as server:
+        for _ in range(3):
+            page = fetch(server.url + "/t/tag/", {}, timeout=10)
+            assert "traceparent" in parse_trace_meta(page.html)  # metatrace's own trace
+        log = server.log.read_text()
+    said = [line for line in log.splitlines() if cause in line]
+    assert len(said) == 1, log
+    assert said[0].endswith(
+        "Until then the pages carry metatrace's own trace, which that tracer never sends."
+    )
+
+
+# INJECT and the encoding ---------------------------------------------------------------------
+
+
+def test_injected_tags_come_after_the_meta_charset(tmp_path: Path) -> None:
+    # A baggage of 1 KB before <meta charset> would push it past the 1,024 bytes in which
+    # browsers look for the encoding.
+    headers = {
+        "sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-1",
+        "baggage": f"sentry-trace_id={INCOMING_TRACE},sentry-public_key=c0ffee,"
+        f"sentry-release={'r' * 1000}",
+    }
+    with serving(DJANGO_WSGI, tmp_path, SETUP_INJECT="1") as server:
+        server.passes(check(server.url + "/s/charset/", dsn=SENTRY_DSN))
+        page = fetch(server.url + "/s/charset/", headers, timeout=10)
+    head = BeautifulSoup(page.html, "html.parser").head
+    assert head is not None
+    metas = head.find_all("meta")
+    assert metas[0].get("charset") == "utf-8"
+    assert [meta.get("name") for meta in metas[1:]] == ["sentry-trace", "baggage", "traceparent"]
+    assert page.html.encode().index(b'<meta charset="utf-8">') < 1024 - 22
+    assert len(parse_trace_meta(page.html)["baggage"]) > 1000
+
+
+# dd-trace-py's sample_rand ------------------------------------------------------------------
+
+
+def test_ddtrace_traces_started_together_draw_independent_sample_rands(tmp_path: Path) -> None:
+    # dd-trace-py writes the start second in the high bits of its trace ids: traces started in
+    # the same second share them, and a sample_rand taken from them would be one value.
+    with serving(DJANGO_WSGI, tmp_path, SETUP_TRACER="ddtrace") as server:
+        pages = [fetch(server.url + "/t/tag/", {}, timeout=10) for _ in range(24)]
+    tags = [parse_trace_meta(page.html) for page in pages]
+    trace_ids = [split_sentry_trace(tag["sentry-trace"])[0] for tag in tags]
+    rands = [float(decode_baggage(tag["baggage"])["sample_rand"]) for tag in tags]
+    assert len({trace_id[:16] for trace_id in trace_ids}) < len(trace_ids)  # shared high bits
+    assert len(set(rands)) == len(rands)
+    assert min(rands) < 0.25 and max(rands) > 0.75  # spread over [0, 1): 1 - 2 * 0.75**24
+    assert sorted(rands) != rands and sorted(rands, reverse=True) != rands  # no fixed step

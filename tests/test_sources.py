@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from typing import Any
 
@@ -50,14 +51,6 @@ def _get(live_server: Any, path: str, headers: dict[str, str]) -> str:
         return str(reply.read().decode())
 
 
-def _spans(transaction: dict[str, Any]) -> dict[str, str | None]:
-    """span id -> parent span id, for the transaction and all its child spans."""
-    root = transaction["contexts"]["trace"]
-    spans = {root["span_id"]: root.get("parent_span_id")}
-    spans.update({span["span_id"]: span["parent_span_id"] for span in transaction["spans"]})
-    return spans
-
-
 # sentry-sdk
 
 
@@ -67,19 +60,19 @@ def test_page_carries_the_sentry_transaction(
     live_server: Any, settings: Any, source: str, path: str
 ) -> None:
     settings.METATRACE = {**settings.METATRACE, "SOURCE": source}
-    with tracers.sentry() as events:
+    with tracers.sentry() as roots:
         html = _get(live_server, path, HEADERS)
-    [transaction] = events
+    [root] = roots  # the transaction (sentry-sdk 2.x) or the segment (3.x) of the request
     tags = parse_trace_meta(html)
     trace_id, span_id, flag = split_sentry_trace(tags["sentry-trace"])
-    assert transaction["contexts"]["trace"]["trace_id"] == trace_id == INCOMING_TRACE
-    # The span the page names is the server transaction or one of its spans (the template
-    # render span that was current): the browser's pageload hangs under this request.
-    spans = _spans(transaction)
-    assert span_id in spans
-    assert transaction["contexts"]["trace"]["parent_span_id"] == INCOMING_SPAN
+    assert root["trace_id"] == trace_id == INCOMING_TRACE
+    # The span the page names is the request's root, not the template render span that was
+    # current: the browser's pageload hangs under this request, as Server-Timing says.
+    assert span_id == root["span_id"]
+    assert root["spans"], "sentry-sdk recorded the spans below it (its render span, say)"
+    assert root["parent_span_id"] == INCOMING_SPAN
     assert flag == "1"
-    assert decode_baggage(tags["baggage"]) == transaction["dsc"]
+    assert decode_baggage(tags["baggage"]) == root["dsc"]
 
 
 @pytest.mark.parametrize("middleware_spans", [False, True])
@@ -87,7 +80,7 @@ def test_get_functions_name_sentry_sdks_transaction(
     live_server: Any, middleware_spans: bool
 ) -> None:
     # sentry-sdk's own get_traceparent() names the span current in the view: with middleware
-    # spans, one of those. metatrace names the request's own, the transaction, with its DSC.
+    # spans, one of those. metatrace names the request's own, the root, with its DSC.
     with tracers.sentry(middleware_spans=middleware_spans):
         values = json.loads(_get(live_server, "/t/propagation/", HEADERS))
     assert values["traceparent"] == values["transaction"]
@@ -96,6 +89,158 @@ def test_get_functions_name_sentry_sdks_transaction(
     tags = parse_trace_meta(values["meta"])
     assert tags["sentry-trace"] == values["transaction"]
     assert decode_baggage(tags["baggage"]) == decode_baggage(values["sentry"][1])
+
+
+# Each line of sentry-sdk has an adapter (sources._SENTRY_LINES) that answers one question:
+# which span is the request's root. Its contract, on the line installed here (the matrix runs
+# the others: tools/matrix.py).
+
+
+def test_the_adapter_of_the_installed_line_names_the_root_below_any_span() -> None:
+    import sentry_sdk
+
+    from metatrace.sources import _SENTRY_LINES
+
+    adapter = _SENTRY_LINES[tracers.SENTRY_MAJOR]
+    with tracers.sentry(), tracers.root_span("GET /") as root:
+        assert adapter(sentry_sdk) is root
+        with sentry_sdk.start_span(name="render"), sentry_sdk.start_span(name="inner"):
+            assert adapter(sentry_sdk) is root
+            current = metatrace.current_trace()
+            assert (current.trace_id, current.span_id) == (root.trace_id, root.span_id)
+            assert current.sentry_trace.endswith("-1")
+    with tracers.sentry():
+        assert adapter(sentry_sdk) is None  # no span runs
+
+
+def test_an_unsampled_root_is_rendered_with_its_flag_and_ids() -> None:
+    import sentry_sdk
+
+    metatrace.configure(source="sentry_sdk")
+    with (
+        tracers.sentry(traces_sample_rate=0.0),
+        tracers.root_span("GET /") as root,
+        sentry_sdk.start_span(name="render"),
+    ):
+        assert metatrace.get_traceparent() == f"{root.trace_id}-{root.span_id}-0"
+
+
+def test_with_tracing_off_the_page_names_sentrys_propagation_context() -> None:
+    import sentry_sdk
+
+    metatrace.configure(source="sentry_sdk")
+    with tracers.sentry(traces_sample_rate=None), sentry_sdk.isolation_scope():
+        sentry_sdk.continue_trace(HEADERS)
+        with tracers.root_span("GET /"):
+            assert metatrace.get_traceparent() == sentry_sdk.get_traceparent()
+            assert metatrace.get_traceparent().startswith(INCOMING_TRACE)
+
+
+def test_a_dsc_of_another_trace_gets_one_of_sentry_sdks_own_settings() -> None:
+    # metatrace configured with no key: the DSC it freezes takes sentry-sdk's client options.
+    import sentry_sdk
+
+    other = {**HEADERS, "baggage": HEADERS["baggage"].replace(INCOMING_TRACE, "f" * 32)}
+    metatrace.configure(source="sentry_sdk")
+    with (
+        tracers.sentry(release="shop@2", environment="staging"),
+        sentry_sdk.isolation_scope(),
+        tracers.root_span("GET /", other) as root,
+    ):
+        dsc = dict(metatrace.current_trace().dsc)
+    assert (dsc["trace_id"], dsc["public_key"], dsc["org_id"]) == (
+        INCOMING_TRACE,
+        tracers.SENTRY_DSN.split("//")[1].split("@")[0],
+        "1",
+    )
+    assert (dsc["release"], dsc["environment"], dsc["sampled"]) == ("shop@2", "staging", "true")
+    assert root.trace_id == INCOMING_TRACE
+
+
+@pytest.mark.parametrize("version", ["4.0.0", "1.45.1", "5.0.0a1"])
+def test_a_tracer_of_a_major_not_tested_is_named_once_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, version: str
+) -> None:
+    import sentry_sdk  # noqa: F401 (imported: the site runs it)
+
+    from metatrace import sources
+
+    real = sources.metadata.version
+    monkeypatch.setattr(
+        sources.metadata, "version", lambda name: version if name == "sentry-sdk" else real(name)
+    )
+    monkeypatch.setattr(sources, "_untested_said", False)
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    sources.warn_untested()
+    sources.warn_untested()
+    assert [record.getMessage() for record in caplog.records] == [
+        f"metatrace: sentry-sdk {version} is a major release that metatrace has not been tested "
+        "with (it is tested with 2.x and 3.x). The pages may name the wrong span; run `python -m "
+        "metatrace check` on a page, and see the README for the supported releases."
+    ]
+
+
+def test_a_tracer_outside_any_distribution_is_not_judged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sentry_sdk  # noqa: F401
+
+    from metatrace import sources
+
+    def missing(name: str) -> str:
+        raise sources.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(sources.metadata, "version", missing)
+    assert sources.untested() == []
+
+
+def test_a_sentry_dsn_that_is_no_dsn_of_ours_gives_no_dsc_of_its_keys() -> None:
+    # sentry-sdk takes a key with an underscore; a Sentry DSN has none. No key, no DSC.
+    import sentry_sdk
+
+    other = {**HEADERS, "baggage": HEADERS["baggage"].replace(INCOMING_TRACE, "f" * 32)}
+    metatrace.configure(source="sentry_sdk")
+    with (
+        tracers.sentry(dsn="https://odd_key@o1.ingest.example.invalid/2"),
+        sentry_sdk.isolation_scope(),
+        tracers.root_span("GET /", other),
+    ):
+        current = metatrace.current_trace()
+        assert current.trace_id == INCOMING_TRACE
+        assert dict(current.dsc) == {}
+
+
+@pytest.mark.asyncio
+async def test_an_async_request_names_the_otel_span_current_as_it_entered() -> None:
+    # The async middleware pins the span as the sync one does, and unpins it on the way out.
+    from django.test import AsyncClient
+    from opentelemetry import trace
+
+    tracers.otel_exporter()
+    metatrace.configure(source="opentelemetry", public_key="abc", w3c=True)
+    with trace.get_tracer("tests").start_as_current_span("server") as span:
+        response = await AsyncClient().get("/t/async/")
+        context = span.get_span_context()
+    tags = parse_trace_meta(response.content.decode())
+    assert tags["traceparent"] == f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+
+
+def test_a_streamed_page_under_metatrace_alone_pins_nothing_and_renders_its_trace() -> None:
+    metatrace.configure(source="metatrace", public_key="abc")
+    response = Client().get("/t/streaming/", headers=HEADERS)
+    html = b"".join(response.streaming_content).decode()  # type: ignore[attr-defined]
+    assert parse_trace_meta(html)["sentry-trace"].startswith(INCOMING_TRACE)
+
+
+def test_the_tracers_installed_here_are_of_tested_majors() -> None:
+    import ddtrace  # noqa: F401
+    import elasticapm  # noqa: F401
+    import opentelemetry.trace  # noqa: F401
+    import sentry_sdk  # noqa: F401
+
+    from metatrace.sources import untested
+
+    assert untested() == []
 
 
 def test_sentry_source_without_a_transaction_uses_its_propagation_context() -> None:

@@ -2,45 +2,79 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
+
+from tests.setups.tracers import segments, sentry_spans
 
 SENTRY_DSN = "https://5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e@o1.ingest.example.invalid/2"
 
 
 @contextmanager
 def sentry(*, middleware_spans: bool = False, **options: Any) -> Iterator[list[dict[str, Any]]]:
-    """sentry_sdk.init with its Django integration and a transport that keeps the events."""
+    """sentry_sdk.init with its Django integration and a transport that keeps what it sends:
+    the list it yields gets, once the block ends, one entry per request's root span (see
+    tests.setups.tracers.segments), whichever sentry-sdk line runs."""
     import sentry_sdk
     from sentry_sdk.envelope import Envelope
     from sentry_sdk.integrations.django import DjangoIntegration
     from sentry_sdk.transport import Transport
 
-    events: list[dict[str, Any]] = []
+    spans: list[dict[str, Any]] = []
 
     class KeepTransport(Transport):
         def capture_envelope(self, envelope: Envelope) -> None:
-            for item in envelope.items:
-                if item.type == "transaction" and item.payload.json is not None:
-                    events.append({**item.payload.json, "dsc": envelope.headers.get("trace")})
+            spans.extend(sentry_spans(envelope))
 
     sentry_sdk.init(
-        dsn=SENTRY_DSN,
         transport=KeepTransport,
-        traces_sample_rate=1.0,
         integrations=[DjangoIntegration(middleware_spans=middleware_spans)],
         default_integrations=False,
         auto_enabling_integrations=False,
-        **options,
+        **{"dsn": SENTRY_DSN, "traces_sample_rate": 1.0, **options},
     )
+    roots: list[dict[str, Any]] = []
     try:
-        yield events
+        yield roots
     finally:
         sentry_sdk.flush()
         sentry_sdk.get_client().close()
         sentry_sdk.Scope.get_global_scope().set_client(None)  # inactive: the integration goes inert
+        roots.extend(segments(spans))
+
+
+SENTRY_MAJOR = int(importlib.metadata.version("sentry-sdk").partition(".")[0])
+
+
+def root_span(name: str, incoming: dict[str, str] | None = None) -> AbstractContextManager[Any]:
+    """A root span of sentry-sdk's, as each line starts one: a transaction (2.x), a segment
+    (3.x); continuing the `incoming` headers, if any."""
+    import sentry_sdk
+
+    if SENTRY_MAJOR >= 3:
+        if incoming is not None:
+            sentry_sdk.continue_trace(incoming)
+        return sentry_sdk.start_span(name=name)  # type: ignore[no-any-return]
+    if incoming is not None:
+        continued = sentry_sdk.continue_trace(incoming, name=name)
+        return sentry_sdk.start_transaction(continued)  # type: ignore[attr-defined,no-any-return]
+    return sentry_sdk.start_transaction(name=name)  # type: ignore[attr-defined,no-any-return]
+
+
+def root_traceparent() -> str | None:
+    """sentry-sdk's sentry-trace of the request's root span (its transaction or segment)."""
+    import sentry_sdk
+
+    span: Any = sentry_sdk.get_current_span()
+    if span is None:
+        return None
+    if SENTRY_MAJOR >= 3:  # no public name for the segment's own sentry-trace
+        return str(span._segment._to_traceparent())
+    root = span.containing_transaction
+    return None if root is None else str(root.to_traceparent())
 
 
 @cache

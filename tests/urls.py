@@ -73,10 +73,10 @@ def propagation_view(request: HttpRequest) -> JsonResponse:
     if "sentry_sdk" in sys.modules:
         import sentry_sdk
 
+        from tests.tracers import root_traceparent
+
         values["sentry"] = [sentry_sdk.get_traceparent(), sentry_sdk.get_baggage()]
-        span = sentry_sdk.get_current_span()
-        if span is not None and span.containing_transaction is not None:
-            values["transaction"] = span.containing_transaction.to_traceparent()
+        values["transaction"] = root_traceparent()
     return JsonResponse(values)
 
 

@@ -219,6 +219,21 @@ def test_splunk_links_its_document_fetch_to_the_servers_span(
 
 
 @pytest.mark.parametrize("incoming", [False, True], ids=["started", "continued"])
+def test_splunk_makes_document_load_a_child_of_the_servers_span_from_the_meta_tag(
+    isolated_browser: Any, w3c_site: str, incoming: bool
+) -> None:
+    page, sent, served = _load(isolated_browser, w3c_site, "/plain/", "Splunk RUM", incoming)
+    trace_id, span_id = _page_trace(served)
+    document_load = _wait(
+        page,
+        lambda: [span for span in sent.objects() if span.get("name") == "documentLoad"],
+        "documentLoad span",
+        15_000,
+    )
+    assert (document_load["traceId"], document_load["parentId"]) == (trace_id, span_id)
+
+
+@pytest.mark.parametrize("incoming", [False, True], ids=["started", "continued"])
 def test_honeycomb_makes_document_load_a_child_of_the_servers_span(
     isolated_browser: Any, w3c_site: str, incoming: bool
 ) -> None:

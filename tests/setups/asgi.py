@@ -8,6 +8,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.setups.django_settings")
 
 from typing import Any
 
+if os.environ.get("SETUP_TRACER") == "otel":  # as in wsgi.py
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    from .tracers import start_otel
+
+    start_otel()
+    DjangoInstrumentor().instrument()
+
 from django.core.asgi import get_asgi_application
 
 django_application = get_asgi_application()

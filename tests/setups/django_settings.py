@@ -3,12 +3,14 @@ names:
 
 - SETUP_TRACER: "sentry" (sentry-sdk's Django integration), "sentry-middleware-spans" (with
   a span for each middleware), "otel" (OpenTelemetry's Django instrumentation), "ddtrace"
-  (dd-trace-py), "elastic" (Elastic's APM agent), or none;
+  (dd-trace-py), "ddtrace-unpatched" (named as SOURCE, its Django integration never put on),
+  "elastic" (Elastic's APM agent), or none;
 - SETUP_CACHE: where Django's cache middleware sits around TraceMiddleware: "documented"
   (UpdateCacheMiddleware first, FetchFromCacheMiddleware last, as Django's docs say), "top"
   (TraceMiddleware first), "both" (CacheMiddleware first), "reverse" (the documented order
   reversed, which system check metatrace.E002 refuses), or none;
 - SETUP_KEY: "none" for a server without a Sentry key;
+- SETUP_DEBUG: "1" for DEBUG = True;
 - SETUP_BROWSER: the @sentry/browser release the pages load (SENTRY_BROWSER_VERSION);
 - SETUP_INJECT: "1" for INJECT.
 """
@@ -22,7 +24,7 @@ from tests.settings import METATRACE
 
 from .tracers import SENTRY_DSN
 
-DEBUG = False
+DEBUG = os.environ.get("SETUP_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 ROOT_URLCONF = "tests.setups.urls"
 
@@ -47,8 +49,8 @@ METATRACE = {
 
 # As Sentry's docs show it: sentry_sdk.init in the settings module.
 _TRACER = os.environ.get("SETUP_TRACER", "")
-if _TRACER == "ddtrace":  # dd-trace-py is started in wsgi.py, before Django
-    METATRACE["SOURCE"] = "ddtrace"
+if _TRACER.startswith("ddtrace"):  # dd-trace-py is started in wsgi.py, before Django
+    METATRACE["SOURCE"] = "ddtrace"  # (not for "ddtrace-unpatched": named, never started)
 if _TRACER == "elastic":  # as Elastic's docs show it: its app, and its settings
     METATRACE["SOURCE"] = "elasticapm"
     INSTALLED_APPS = [*INSTALLED_APPS, "elasticapm.contrib.django"]  # noqa: F405

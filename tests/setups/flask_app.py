@@ -3,7 +3,7 @@ WSGI middleware and Jinja extension."""
 
 from __future__ import annotations
 
-from flask import Flask, render_template_string
+from flask import Flask, render_template_string, stream_template_string
 from sentry_sdk.integrations.flask import FlaskIntegration
 
 import metatrace
@@ -25,3 +25,9 @@ PAGE = "<!doctype html><html><head>{{ trace_meta() }}<title>flask</title></head>
 @app.get("/")
 def index() -> str:
     return render_template_string(PAGE)
+
+
+@app.get("/streamed/")
+def streamed() -> object:
+    # The server iterates the body after the app returned, and after sentry-sdk's span ended.
+    return app.response_class(stream_template_string(PAGE), mimetype="text/html")

@@ -10,7 +10,7 @@ from sentry_sdk.integrations.starlette import StarletteIntegration
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -35,8 +35,13 @@ def sync_index(request: Request) -> Response:  # Starlette runs it in a thread
     return templates.TemplateResponse(request, "page.html")
 
 
+async def streamed(request: Request) -> Response:
+    # Starlette iterates a plain iterator in a thread, chunk by chunk, as it sends them.
+    return StreamingResponse(templates.get_template("page.html").generate(), media_type="text/html")
+
+
 app = Starlette(
-    routes=[Route("/", index), Route("/sync/", sync_index)],
+    routes=[Route("/", index), Route("/sync/", sync_index), Route("/streamed/", streamed)],
     middleware=[Middleware(metatrace.asgi.TraceMiddleware)],
 )
 

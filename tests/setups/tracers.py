@@ -17,26 +17,16 @@ def _record(entry: dict[str, Any]) -> None:
 
 
 def start_sentry(integration: Any) -> None:
-    """sentry_sdk.init as its docs show it, with `integration`, keeping each transaction."""
+    """sentry_sdk.init as its docs show it, with `integration`, keeping each span (either line:
+    see `sentry_spans`)."""
     import sentry_sdk
     from sentry_sdk.envelope import Envelope
     from sentry_sdk.transport import Transport
 
     class RecordingTransport(Transport):
         def capture_envelope(self, envelope: Envelope) -> None:
-            for item in envelope.items:
-                payload = item.payload.json
-                if item.type == "transaction" and payload is not None:
-                    trace = payload["contexts"]["trace"]
-                    _record(
-                        {
-                            "transaction": payload.get("transaction"),
-                            "trace_id": trace["trace_id"],
-                            "span_id": trace["span_id"],
-                            "parent_span_id": trace.get("parent_span_id"),
-                            "spans": [span["span_id"] for span in payload.get("spans", [])],
-                        }
-                    )
+            for span in sentry_spans(envelope):
+                _record(span)
 
     sentry_sdk.init(
         dsn=SENTRY_DSN,
@@ -44,6 +34,61 @@ def start_sentry(integration: Any) -> None:
         traces_sample_rate=1.0,
         integrations=[integration],
     )
+
+
+def sentry_spans(envelope: Any) -> list[dict[str, Any]]:
+    """Every span that a sentry-sdk envelope carries, whichever line made it: 2.x sends a
+    transaction with its child spans, 3.x ("Span First") streams spans, each naming its
+    segment. Each span: name, trace_id, span_id, parent_span_id, segment_id (the span id of
+    the transaction or segment), and dsc (the envelope's)."""
+    dsc = envelope.headers.get("trace")
+    spans: list[dict[str, Any]] = []
+    for item in envelope.items:
+        payload = item.payload.json
+        if payload is None:
+            continue
+        if item.type == "transaction":
+            trace = payload["contexts"]["trace"]
+            root = trace["span_id"]
+            spans.append(
+                _span(payload.get("transaction"), trace, root, dsc)
+                | {"parent_span_id": trace.get("parent_span_id")}
+            )
+            spans += [
+                _span(child.get("description"), child, root, dsc)
+                for child in payload.get("spans", [])
+            ]
+        elif item.type == "span":
+            for span in payload.get("items", []):
+                segment = (span.get("attributes") or {}).get("sentry.segment.id", {})
+                spans.append(_span(span.get("name"), span, segment.get("value"), dsc))
+    return spans
+
+
+def _span(name: str | None, span: dict[str, Any], segment: str, dsc: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "trace_id": span["trace_id"],
+        "span_id": span["span_id"],
+        "parent_span_id": span.get("parent_span_id"),
+        "segment_id": segment,
+        "dsc": dsc,
+    }
+
+
+def segments(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans grouped by the request's root span (the transaction or segment): for each,
+    the root's fields and `spans`, {span id: parent span id} of every span below it."""
+    roots = {
+        span["span_id"]: dict(span, spans={})
+        for span in spans
+        if span["segment_id"] == span["span_id"]
+    }
+    for span in spans:
+        root = roots.get(span["segment_id"])
+        if root is not None and span["span_id"] != root["span_id"]:
+            root["spans"][span["span_id"]] = span["parent_span_id"]
+    return list(roots.values())
 
 
 def start_otel() -> None:
