@@ -6,11 +6,15 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 BUNDLE := sample_site/static/sample/browser.js
-# The same page script with the newest releases of the browser readers, for the tests.
+# The same page script with the oldest and the newest release of the browser readers' supported
+# major, for the tests.
+OLDEST_BUNDLE := sample_site/static/sample/browser-oldest.js
 NEWEST_BUNDLE := sample_site/static/sample/browser-newest.js
+# The releases that `make test` and `make run` install (`make lock` makes it; tools/locks/).
+LOCK := tools/locks/dev.txt
 
-.PHONY: install install-sample system frontend frontend-newest frontend-readers run worker test matrix lint dist \
-	coverage mutate bench fuzz screenshot clean
+.PHONY: install install-sample system frontend frontend-oldest frontend-newest frontend-readers run worker \
+	test matrix newest lock lint dist coverage mutate bench fuzz screenshot clean
 
 # The virtual environment; Debian's own Python needs python3-venv for it.
 $(BIN)/python:
@@ -18,18 +22,18 @@ $(BIN)/python:
 		&& $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Everything the tests and the tools need (the dev extra).
+# Everything the tests and the tools need (the dev extra), at the locked releases.
 install: $(BIN)/.installed
 
-$(BIN)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(BIN)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c $(LOCK)
 	touch $@
 
-# What the sample site needs, and no more (the sample extra).
+# What the sample site needs, and no more (the sample extra), at the same releases.
 install-sample: $(BIN)/.installed-sample
 
-$(BIN)/.installed-sample: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[sample]'
+$(BIN)/.installed-sample: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[sample]' -c $(LOCK)
 	touch $@
 
 # The Debian packages the whole suite needs: the browser, npm for the bundles, Redis for Celery.
@@ -43,11 +47,19 @@ $(BUNDLE): frontend/package.json frontend/package-lock.json $(wildcard frontend/
 	tools/system-packages npm
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
-# The newest releases, resolved at install (no lock file): a change in a reader fails a test.
+# The oldest and the newest release of the readers' supported major, locked (`make newest`
+# tries npm's latest).
+frontend-oldest: $(OLDEST_BUNDLE)
+
+$(OLDEST_BUNDLE): frontend/oldest/package.json frontend/oldest/package-lock.json $(wildcard frontend/src/*.js)
+	tools/system-packages npm
+	cd frontend/oldest && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
 frontend-newest: $(NEWEST_BUNDLE)
 
-$(NEWEST_BUNDLE): frontend/newest/package.json frontend/newest/otel-web.js $(wildcard frontend/src/*.js)
-	cd frontend/newest && rm -rf node_modules && npm install --no-package-lock --no-audit --no-fund --loglevel=error && npm run --silent build
+$(NEWEST_BUNDLE): frontend/newest/package.json frontend/newest/package-lock.json frontend/newest/otel-web.js $(wildcard frontend/src/*.js)
+	tools/system-packages npm
+	cd frontend/newest && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 # The other browser SDKs of docs/readers.md, pinned, for their tests to bundle each snippet.
 READERS := frontend/readers/node_modules/.installed
@@ -84,12 +96,24 @@ dist: install
 COVERAGE := --cov=metatrace --cov-branch --cov-report=term-missing
 # Then the version matrix (noxfile.py): the suite without the browser and the real-world site on
 # each Python and Django supported, with the oldest and newest tracers the extras allow.
-test: system install frontend frontend-newest frontend-readers lint dist
+test: system install frontend frontend-oldest frontend-newest frontend-readers lint dist
 	$(BIN)/python -m pytest --ds=tests.settings $(COVERAGE) --cov-fail-under=100
 	$(BIN)/nox
 
-matrix: install frontend frontend-newest
+matrix: install frontend frontend-oldest frontend-newest
 	$(BIN)/nox
+
+# The whole suite with the newest release of everything, past the locks and the bounds, in
+# .newest/: what broke, and which releases are newer than the lock. Not part of `make test`.
+newest: system
+	$(PYTHON) tools/newest.py
+
+# Move the locks on (tools/locks/, the package-lock.json of each frontend folder), after
+# `make newest` has shown that the newest releases pass.
+lock: install
+	$(BIN)/python tools/lock.py
+	for folder in frontend frontend/oldest frontend/newest frontend/readers; do \
+		(cd $$folder && npm install --package-lock-only --no-audit --no-fund --loglevel=error); done
 
 # The same branch-coverage report, without lint and dist.
 coverage: install frontend
@@ -130,4 +154,6 @@ screenshot: install frontend
 	$(BIN)/python docs/screenshot.py
 
 clean:
-	rm -rf $(VENV) frontend/node_modules frontend/newest/node_modules frontend/readers/node_modules $(BUNDLE) $(NEWEST_BUNDLE) dist .pytest_cache .mypy_cache .ruff_cache mutants .coverage
+	rm -rf $(VENV) .newest frontend/node_modules frontend/oldest/node_modules frontend/newest/node_modules \
+		frontend/readers/node_modules $(BUNDLE) $(OLDEST_BUNDLE) $(NEWEST_BUNDLE) dist .pytest_cache \
+		.mypy_cache .ruff_cache mutants .coverage

@@ -1,11 +1,12 @@
 """The version matrix: the suite on each Python and Django that metatrace supports, with the
-oldest and the newest Jinja2, sentry-sdk and OpenTelemetry that its extras allow.
+oldest and the newest release of each tracer's supported majors (tools/matrix.py), each
+session from its own lock (tools/locks/).
 
-`make test` runs the whole suite once, in .venv (Python 3.11, the newest releases that install
-there), then every session here: the suite without the browser and the real-world tests,
-which do not change with these versions. `nox -l` lists the sessions; `make matrix` runs them.
-The classifiers in pyproject.toml name exactly these Pythons and Djangos (a test holds them
-to it).
+`make test` runs the whole suite once, in .venv (Python 3.11, tools/locks/dev.txt), then every
+session here: the suite without the browser and the real-world tests, which do not change with
+these versions (a session that changes only the tracers runs their tests). `nox -l` lists the
+sessions; `make matrix` runs them. The classifiers in pyproject.toml name exactly these Pythons
+and Djangos (a test holds them to it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
-from matrix import MATRIX, PYTEST, interpreter, oldest
+from matrix import MATRIX, PYTEST, interpreter, tests
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
@@ -25,25 +26,21 @@ nox.options.error_on_missing_interpreters = True
 
 @nox.session(name="suite")
 @nox.parametrize(
-    "python, django, releases",
-    [
-        nox.param(interpreter(python), django, releases, id=f"{python}-django{django}-{releases}")
-        for python, django, releases in MATRIX
-    ],
+    "python, name", [nox.param(interpreter(s.python), s.name, id=s.name) for s in MATRIX]
 )
-def suite(session: nox.Session, django: str, releases: str) -> None:
-    # opentelemetry-instrumentation 0.41b0 imports pkg_resources, which setuptools 81 removed.
-    pins = [*oldest(), "setuptools<81"] if releases == "oldest" else []
-    pins = [pin for pin in pins if not pin.lower().startswith("django==")]
-    django_pin = f"django=={django}" if releases == "oldest" else f"django~={django}.0"
-    session.install("-e", ".[test]", django_pin, *pins)
+def suite(session: nox.Session, name: str) -> None:
+    [matrix_session] = [s for s in MATRIX if s.name == name]
+    # Exactly the releases of its lock (`make lock` makes them): nothing new overnight.
+    session.install("-r", str(matrix_session.lock))
+    session.install("--no-deps", "-e", ".")
     session.run("python", "-c", _VERSIONS)
-    session.run(*PYTEST, *session.posargs, env={"CI": os.environ.get("CI", "")})
+    posargs = session.posargs or tests(matrix_session)
+    session.run(*PYTEST, *posargs, env={"CI": os.environ.get("CI", "")})
 
 
 # What each session ran with, printed before its tests.
 _VERSIONS = (
     "import sys, importlib.metadata as m; print(sys.version.split()[0], *(f'{n} {m.version(n)}' "
     "for n in ('django', 'jinja2', 'sentry-sdk', 'opentelemetry-api', 'opentelemetry-sdk', "
-    "'celery', 'flask', 'starlette', 'markupsafe')), sep=', ')"
+    "'ddtrace', 'elastic-apm', 'celery', 'flask', 'starlette', 'markupsafe')), sep=', ')"
 )

@@ -35,8 +35,9 @@ HOW_TO_FIX = "install Chromium: apt-get install -y chromium; build the bundles: 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A build of frontend/src/browser.js: with the pinned readers (frontend/package.json), or
-    the newest releases (frontend/newest/, resolved when installed)."""
+    """A build of frontend/src/browser.js: with the readers the sample site pins
+    (frontend/package.json), the oldest release of their supported major (frontend/oldest/), or
+    the newest (frontend/newest/; under `make newest`, npm's latest: see LATEST)."""
 
     name: str
     folder: Path  # where its node_modules are
@@ -62,9 +63,14 @@ class Bundle:
 
 
 BUNDLES = {
+    "oldest": Bundle("oldest", REPO_ROOT / "frontend" / "oldest", "sample/browser-oldest.js"),
     "pinned": Bundle("pinned", REPO_ROOT / "frontend", "sample/browser.js"),
     "newest": Bundle("newest", REPO_ROOT / "frontend" / "newest", "sample/browser-newest.js"),
 }
+# `make newest` (tools/newest.py) names its readers at npm's latest: they are the newest.
+LATEST = os.environ.get("METATRACE_LATEST_READERS")
+if LATEST:
+    BUNDLES["newest"] = Bundle("newest", Path(LATEST), "sample/browser-latest.js")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -276,7 +282,7 @@ LoadPage = Callable[..., LoadedPage]
 # would break the asyncio tests outside tests/browser/ if the browser lived for the session.
 @pytest.fixture(scope="package", params=list(BUNDLES))
 def bundle(request: pytest.FixtureRequest) -> Bundle:
-    """Each browser test runs with the pinned readers and with the newest releases."""
+    """Each browser test runs with the oldest, the sample site's and the newest readers."""
     found = BUNDLES[request.param]
     if not found.file.is_file():
         _unavailable(f"the browser bundle {found.file.relative_to(REPO_ROOT)} is not built")

@@ -2,8 +2,8 @@
 
 - sentry-python: `extract_sentrytrace_data` and `Baggage.from_incoming_header`.
 - OpenTelemetry Python: `TraceContextTextMapPropagator` and `W3CBaggagePropagator`.
-- @sentry/core (the code inside @sentry/browser), the pinned release from
-  `frontend/node_modules` and the newest from `frontend/newest/node_modules`:
+- @sentry/core (the code inside @sentry/browser): the oldest release of its supported major
+  (`frontend/oldest`), the sample site's (`frontend`) and the newest (`frontend/newest`):
   `propagationContextFromHeaders` and `baggageHeaderToDynamicSamplingContext`, run by one node
   process per release (`sentry_core_reader.mjs`) fed JSON lines.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -28,8 +29,13 @@ from sentry_sdk.tracing_utils import Baggage, extract_sentrytrace_data
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = REPO_ROOT / "frontend"
-# Where each release of @sentry/core is installed: the pinned one, and the newest.
-RELEASES = {"pinned": FRONTEND, "newest": FRONTEND / "newest"}
+# Where each release of @sentry/core is installed: the oldest of its supported major, the
+# sample site's, and the newest (under `make newest`, npm's latest: tools/newest.py).
+RELEASES = {
+    "oldest": FRONTEND / "oldest",
+    "pinned": FRONTEND,
+    "newest": Path(os.environ.get("METATRACE_LATEST_READERS") or FRONTEND / "newest"),
+}
 SCRIPT = Path(__file__).with_name("sentry_core_reader.mjs")
 
 
