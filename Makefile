@@ -36,9 +36,10 @@ $(BIN)/.installed-sample: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[sample]' -c $(LOCK)
 	touch $@
 
-# The Debian packages the whole suite needs: the browser, npm for the bundles, Redis for Celery.
+# The Debian packages the whole suite needs: the browser, npm for the bundles, Redis for Celery,
+# openssl for the certificates of the checker's TLS tests.
 system:
-	tools/system-packages chromium npm redis-server
+	tools/system-packages chromium npm redis-server openssl
 
 # The browser SDK bundle for the sample site (real @sentry/browser from npm, built by esbuild).
 frontend: $(BUNDLE)
@@ -121,11 +122,12 @@ coverage: install frontend
 
 # Mutation testing of the core and the response side (docs/maintainers/testing.md): mutmut 3 for the code
 # in functions, tools/mutants.py for the module-level limits and regexes. Over an hour on
-# 2 cores for all modules; `make mutate MUTATE_MODULES=metatrace/caching.py` for one.
+# 2 cores for all modules; `make mutate MUTATE_MODULES=metatrace/_pages/caching.py` for one.
 # The results are saved in MUTATE_SAVE (results.txt, module-level.json); the summary covers
 # that set and the saved sets of earlier runs named in MUTATE_ALSO (the last one wins).
-MUTATE_MODULES ?= metatrace/formats.py metatrace/context.py metatrace/carriers.py \
-	metatrace/caching.py metatrace/responses.py metatrace/config.py metatrace/middleware.py \
+MUTATE_MODULES ?= metatrace/_core/formats.py metatrace/_core/timing.py metatrace/_core/carriers.py \
+	metatrace/_core/config.py metatrace/_core/head.py metatrace/_core/context.py metatrace/_core/active.py \
+	metatrace/_pages/caching.py metatrace/_pages/responses.py metatrace/middleware.py \
 	metatrace/wsgi.py metatrace/asgi.py
 MUTATE_JOBS ?= 2
 MUTATE_SAVE ?= mutants/saved

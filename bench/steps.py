@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import metatrace
-from metatrace import formats
-from metatrace.carriers import read_carrier
-from metatrace.config import get_config
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.carriers import read_carrier
+from metatrace._core.config import get_config
+from metatrace._core.context import TraceContext
 
 from .harness import Row, compare, timed_row
 from .micro import BAGGAGE, HEADERS, SENTRY_TRACE, configure, metatrace_full

@@ -21,8 +21,8 @@ from sentry_sdk.tracing_utils import Baggage, extract_sentrytrace_data
 
 with atheris.instrument_imports():
     import metatrace
-    from metatrace import formats
-    from metatrace.context import TraceContext
+    from metatrace._core import formats
+    from metatrace._core.context import TraceContext
 
 # The only markup metatrace may produce: these tags, in this order, with escaped values.
 META = re.compile(

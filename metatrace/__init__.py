@@ -1,6 +1,8 @@
 """metatrace: continue the incoming trace, render it as meta tags, and propagate it.
 
-The core imports neither Django nor Jinja; see `metatrace.middleware` and `metatrace.jinja`.
+This module is the public API. The core imports neither Django nor Jinja: the Django app is
+`metatrace.middleware`, `{% load metatrace %}` and `metatrace.context_processors`; Jinja's is
+`metatrace.jinja`. How the package is laid out: docs/maintainers/design.md.
 """
 
 from __future__ import annotations
@@ -11,16 +13,22 @@ from typing import Any, Final
 
 from markupsafe import Markup
 
-from .carriers import read_carrier
-from .config import Config, configure
-from .context import Scope, TraceContext, activate, get_active
-from .envvars import environ
-from .sources import current
-from .templating import elastic_page_load
+from ._core.active import TraceScope, activate, get_active
+from ._core.carriers import read_carrier
+from ._core.config import Config, SettingError, configure
+from ._core.context import TraceContext
+from ._core.names import BAGGAGE, ENV_BAGGAGE, ENV_SENTRY_TRACE, SENTRY_TRACE
+from ._pages.responses import HEAD_LIMIT
+from ._pages.templating import CachedTraceMetaWarning, elastic_page_load
+from ._sources import current
 
 __all__ = [
+    "HEAD_LIMIT",
+    "CachedTraceMetaWarning",
     "Config",
+    "SettingError",
     "TraceContext",
+    "TraceScope",
     "configure",
     "continue_trace",
     "current_trace",
@@ -28,6 +36,7 @@ __all__ = [
     "environ",
     "get_active",
     "get_baggage",
+    "get_sentry_trace",
     "get_traceparent",
     "propagation_headers",
     "trace_meta",
@@ -41,10 +50,10 @@ def __dir__() -> list[str]:
 
 
 # No carrier: nothing came in, so a new trace starts.
-_NOTHING: Final[Mapping[str, Any]] = MappingProxyType({})
+_NO_CARRIER: Final[Mapping[str, Any]] = MappingProxyType({})
 
 
-def continue_trace(carrier: Mapping[str, Any] = _NOTHING) -> TraceContext:
+def continue_trace(carrier: Mapping[str, Any] = _NO_CARRIER) -> TraceContext:
     """Continue the trace found in `carrier` (or start one) and make it the active context.
 
     `carrier` is HTTP headers (any case; str, bytes or lists of repeated values), a WSGI
@@ -57,13 +66,13 @@ def continue_trace(carrier: Mapping[str, Any] = _NOTHING) -> TraceContext:
     return context
 
 
-def trace_scope(carrier: Mapping[str, Any] = _NOTHING) -> Scope:
+def trace_scope(carrier: Mapping[str, Any] = _NO_CARRIER) -> TraceScope:
     """Like `continue_trace`, as a context manager that restores the previous context on exit."""
-    return Scope(_from(carrier))
+    return TraceScope(_from(carrier))
 
 
 def _from(carrier: Mapping[str, Any]) -> TraceContext:
-    if carrier is _NOTHING:
+    if carrier is _NO_CARRIER:
         return TraceContext()  # most page loads: not even an empty carrier to read
     return TraceContext(*read_carrier(carrier))
 
@@ -74,8 +83,15 @@ def current_trace() -> TraceContext:
     return current()
 
 
-def get_traceparent() -> str:
+def get_sentry_trace() -> str:
     """The outgoing `sentry-trace` value, `TRACEID-SPANID[-0|1]`, of the current trace."""
+    return current().sentry_trace
+
+
+def get_traceparent() -> str:
+    """The outgoing `sentry-trace` value: sentry-sdk's name for it (`sentry_sdk.get_traceparent`
+    returns the same header), kept for code written against that. The W3C `traceparent` is
+    `current_trace().traceparent`."""
     return current().sentry_trace
 
 
@@ -92,3 +108,15 @@ def propagation_headers() -> dict[str, str]:
 def trace_meta() -> Markup:
     """The escaped `<meta>` tags of the active context."""
     return current().meta()
+
+
+def environ() -> dict[str, str]:
+    """`SENTRY_TRACE` and `SENTRY_BAGGAGE` of the active trace, for a child process's env:
+
+        subprocess.run(cmd, env={**os.environ, **metatrace.environ()})
+
+    The child continues with `metatrace.continue_trace(os.environ)`. SENTRY_BAGGAGE is set even
+    when empty, so that a value this process inherited cannot reach the child with a new trace.
+    """
+    headers = current().headers()
+    return {ENV_SENTRY_TRACE: headers[SENTRY_TRACE], ENV_BAGGAGE: headers.get(BAGGAGE, "")}

@@ -5,7 +5,7 @@
 
 The app sends the whole response, streamed or not, before its call returns, so the context is
 restored right after it. HTML pages get this request's trace, and no one else's, as
-responses.py decides.
+_pages/responses.py decides.
 """
 
 from __future__ import annotations
@@ -13,16 +13,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .carriers import read_header_pairs
-from .context import TraceContext, activate, deactivate
-from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
-from .sources import pin_request_span, unpin_request_span, warn_untested
+from ._core.active import activate, deactivate
+from ._core.carriers import read_header_pairs
+from ._core.context import TraceContext
+from ._pages.responses import (
+    HEAD_LIMIT,
+    OutgoingPage,
+    changed_headers,
+    head_seen,
+    header_map,
+    read_page,
+)
+from ._sources import pin_request_span, unpin_request_span, warn_untested
 
-Scope = MutableMapping[str, Any]
+ASGIScope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+ASGIApp = Callable[[ASGIScope, Receive, Send], Awaitable[None]]
 
 SCOPE_KEY = "metatrace"
 
@@ -32,14 +40,14 @@ class TraceMiddleware:
 
     The context is also at `scope["metatrace"]`. Like the Django middleware, it gives each
     HTML page this request's trace (Server-Timing, stale tags, `inject`) and removes it from
-    pages that a shared cache may store (`strip_cacheable`): see responses.py.
+    pages that a shared cache may store (`strip_cacheable`): see _pages/responses.py.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         warn_untested()  # at start-up: a tracer of a major not tested
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
@@ -60,12 +68,12 @@ class _PageSender:
     """Sends each response with its page's headers settled; while the page's body is needed
     (its head, or all of it to strip), its start waits."""
 
-    def __init__(self, send: Send, scope: Scope) -> None:
+    def __init__(self, send: Send, scope: ASGIScope) -> None:
         self._send = send
         self._scope = scope  # the router adds the endpoint to it
         # A HEAD response has no body to hold back, and must keep GET's Content-Length.
         self._holdable = scope.get("method") != "HEAD"
-        self._held: tuple[Message, list[tuple[str, str]], Page] | None = None
+        self._held: tuple[Message, list[tuple[str, str]], OutgoingPage] | None = None
         self._chunks: list[bytes] = []
         self._size = 0
 
@@ -138,7 +146,7 @@ def _with_headers(
     }
 
 
-def _location(scope: Scope) -> str:
+def _location(scope: ASGIScope) -> str:
     """The page, for the warning about stale tags: its endpoint when a router named it."""
     endpoint = scope.get("endpoint")
     name = getattr(endpoint, "__qualname__", None)

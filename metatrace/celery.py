@@ -16,17 +16,19 @@ from collections.abc import Mapping, MutableMapping
 from contextvars import Token
 from typing import Any
 
-from .extras import missing
+from ._core.extras import missing
 
 try:
     from celery import signals  # type: ignore[import-untyped]
 except ModuleNotFoundError as error:
     raise missing(error, "metatrace.celery", "celery")  # noqa: B904 (its cause is set)
 
-from . import current_trace
-from .carriers import read_carrier
-from .context import TraceContext, activate, deactivate
-from .outgoing import PROPAGATED, inject
+from ._core.active import activate, deactivate
+from ._core.carriers import NOTHING, read_carrier
+from ._core.context import TraceContext
+from ._core.names import PROPAGATED
+from ._sources import current
+from .outgoing import inject
 
 _UID = "metatrace.celery"
 # Tokens of the contexts activated by task_prerun, by task id, until task_postrun.
@@ -62,10 +64,10 @@ def _continue(task_id: str | None = None, task: Any = None, **_: Any) -> None:
     if task_id is None or task is None:
         return
     raw = read_carrier(_carrier(task.request))
-    if raw == (None, None, None, None) and getattr(task.request, "is_eager", False):
+    if raw == NOTHING and getattr(task.request, "is_eager", False):
         # An eager task (task_always_eager, apply()) is never published: it runs here, inside
         # the caller's trace, as a child of it.
-        caller = current_trace()
+        caller = current()
         raw = (caller.sentry_trace, caller.baggage, None, None)
     _tokens[task_id] = activate(TraceContext(*raw))
 

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .cachemiddleware import Around
+from ._core.config import get_config
+from ._django.cache import Around
 from .middleware import TraceMiddleware
 
 # Middleware that renders pages outside the view, so it must sit inside TraceMiddleware.
@@ -84,8 +85,6 @@ def _is_trace_middleware(path: str) -> bool:
 
 @register(Tags.compatibility)
 def check_source(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
-    from .config import get_config
-
     if get_config().source != "sentry_sdk":
         return []
     import sentry_sdk

@@ -9,8 +9,8 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from .config import UNSET, SettingError, configure
-from .sources import describe, warn_untested
+from ._core.config import UNSET, SettingError, configure
+from ._sources import describe, warn_untested
 
 # METATRACE key -> configure() argument.
 SETTINGS = {

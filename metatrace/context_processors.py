@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from ._pages.templating import LazyTraceMeta, lazy_trace_meta
 from .conf import require_app
-from .templating import LazyTraceMeta, lazy_trace_meta
 
 
 def trace_meta(request: HttpRequest) -> dict[str, LazyTraceMeta]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .extras import missing
+from ._core.extras import missing
 
 try:
     from jinja2 import Environment
@@ -14,7 +14,7 @@ try:
 except ModuleNotFoundError as error:
     raise missing(error, "metatrace.jinja", "jinja")  # noqa: B904 (its cause is set)
 
-from .templating import (
+from ._pages.templating import (
     JINJA_CACHE_TAGS,
     lazy_elastic_page_load,
     lazy_trace_meta,

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from .extras import missing
+from ._core.extras import missing
 
 try:
     from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-    from django.apps import apps
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
     from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -19,22 +18,13 @@ try:
 except ModuleNotFoundError as error:
     raise missing(error, "metatrace.middleware", "django")  # noqa: B904 (its cause is set)
 
-from . import config as _settings
-from .cachemiddleware import Around, headers_after
-from .carriers import read_environ
-from .conf import log_source, require_app
-from .config import get_config
-from .context import (
-    TraceContext,
-    activate,
-    deactivate,
-    get_active,
-    pin,
-    release_tags,
-    unpin,
-    withhold_tags,
-)
-from .responses import (
+from ._core import config as configuration
+from ._core.active import activate, deactivate, get_active, pin, unpin
+from ._core.carriers import read_environ
+from ._core.context import TraceContext
+from ._core.withheld import release_tags, withhold_tags
+from ._django.cache import Around, headers_after
+from ._pages.responses import (
     carry_head,
     header_map,
     is_html,
@@ -43,7 +33,8 @@ from .responses import (
     resized,
     withholds_tags,
 )
-from .sources import OTEL, OTEL_TRACE, pin_request_span, rendering, unpin_request_span
+from ._sources import OTEL, OTEL_TRACE, pin_request_span, rendering, unpin_request_span
+from .conf import log_source, require_app
 
 # The context that a TraceMiddleware further out has activated for the request running here.
 # A context activated any other way (continue_trace() in a test or a script) is not a request:
@@ -105,7 +96,7 @@ class TraceMiddleware:
         # An OpenTelemetry server span current now is the request's: see sources.
         pinned = pin_request_span() if OTEL_TRACE in sys.modules else None
         try:
-            if (_settings.configured or get_config()).source == OTEL:
+            if (configuration.configured or configuration.get_config()).source == OTEL:
                 response = _continued_by_otel(request, self._respond)
             elif self.cache_outside is None:
                 # As _respond, inline: the page gets its trace while the request's is current.
@@ -131,8 +122,11 @@ class TraceMiddleware:
         nesting = _request_trace.set(context)
         pinned = pin_request_span() if OTEL_TRACE in sys.modules else None
         try:
-            if (_settings.configured or get_config()).source == OTEL:
+            if (configuration.configured or configuration.get_config()).source == OTEL:
                 response = await _continued_by_otel(request, self._arespond)
+            elif self.cache_outside is None:
+                # As __call__, its twin (tests/django_app/test_middleware.py runs both).
+                response = _carry_trace(request, await self.get_response(request))  # type: ignore[misc]
             else:
                 response = await self._arespond(request)
             if isinstance(response, StreamingHttpResponse):
@@ -169,13 +163,19 @@ def _nested(request: HttpRequest) -> HttpRequest:
 
 
 def _continued_by_otel(request: HttpRequest, get_response: Callable[..., Any]) -> Any:
-    from .otel import continued_by_otel  # imports OpenTelemetry: only when it is the source
+    global _otel_continues
+    if _otel_continues is None:  # imports OpenTelemetry: once, and only when it is the source
+        from ._django.otel import continued_by_otel
 
-    return continued_by_otel(request, get_response)
+        _otel_continues = continued_by_otel
+    return _otel_continues(request, get_response)
+
+
+_otel_continues: Callable[[HttpRequest, Callable[..., Any]], Any] | None = None
 
 
 def _carry_trace(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-    """What an HTML response carries is decided in responses.py; this applies it."""
+    """What an HTML response carries is decided in _pages/responses.py; this applies it."""
     try:
         # {lowercase name: (name, value)} (Django 3.2 and later): read as a plain dict, it
         # spares a Python-level call per header.
@@ -349,10 +349,3 @@ class _Stream:
                     await aclose()
                 finally:
                     self.leave(tokens)
-
-
-# Django's own system checks import the classes in MIDDLEWARE (django.contrib.auth's on Django
-# 5.1 and later, the admin's): without "metatrace" in INSTALLED_APPS, which registers ours,
-# `manage.py check` then fails as the server would at start-up.
-if apps.ready:
-    require_app("TraceMiddleware")

@@ -10,10 +10,12 @@ import re
 from collections.abc import MutableMapping, Sequence
 from functools import lru_cache
 
-from . import current_trace, formats, propagation_headers
-from .config import get_config
+from ._core import formats
+from ._core.config import get_config
+from ._core.names import BAGGAGE, PROPAGATED, SENTRY_TRACE, TRACEPARENT, TRACESTATE
+from ._sources import current
 
-PROPAGATED = ("sentry-trace", "baggage", "traceparent", "tracestate")
+__all__ = ["PROPAGATED", "inject", "merge_baggage", "should_propagate"]
 
 
 def should_propagate(url: str, targets: Sequence[str] | None) -> bool:
@@ -61,36 +63,37 @@ def inject(headers: MutableMapping[str, str], url: str | None = None) -> Mutable
     """
     if url is not None and not should_propagate(url, get_config().propagation_targets):
         return _withdraw(headers)
-    existing = _pop(headers, "baggage")
-    ours = propagation_headers()
+    existing = _pop(headers, BAGGAGE)
+    ours = current().headers()
     for name, value in ours.items():
-        if name != "baggage":
+        if name != BAGGAGE:
             _pop(headers, name)
             headers[name] = value
-    baggage = merge_baggage(ours.get("baggage", ""), existing)
+    baggage = merge_baggage(ours.get(BAGGAGE, ""), existing)
     if baggage:
-        headers["baggage"] = baggage
+        headers[BAGGAGE] = baggage
     return headers
 
 
 def _withdraw(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
     """Take back what `inject` would have added: clients copy a request's headers onto its
     redirects, and a redirect to a host outside the targets must not receive the trace."""
-    ours = propagation_headers()
-    for name in ("sentry-trace", "traceparent", "tracestate"):
+    trace = current()
+    ours = trace.headers()
+    for name in (SENTRY_TRACE, TRACEPARENT, TRACESTATE):
         value = _pop(headers, name)
         if value is not None and value != ours.get(name):
             headers[name] = value  # the caller's own, not ours
-    existing = _pop(headers, "baggage")
+    existing = _pop(headers, BAGGAGE)
     if existing:
-        received = {_key(member) for member in current_trace().third_party_baggage}
+        received = {_key(member) for member in trace.third_party_baggage}
         kept = [
             member
             for member in formats.parse_baggage(existing).third_party
             if _key(member) not in received
         ]
         if kept:
-            headers["baggage"] = ",".join(kept)
+            headers[BAGGAGE] = ",".join(kept)
     return headers
 
 

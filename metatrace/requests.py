@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .extras import missing
+from ._core.extras import missing
 
 try:
     from requests import PreparedRequest, Session

@@ -4,7 +4,7 @@
 
 The server consumes the body after the app has returned, so the body iterable is wrapped: each
 chunk is produced inside the request's trace, and the previous context is back in between.
-HTML pages get this request's trace, and no one else's, as responses.py decides.
+HTML pages get this request's trace, and no one else's, as _pages/responses.py decides.
 """
 
 from __future__ import annotations
@@ -12,10 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .carriers import read_environ
-from .context import TraceContext, activate, deactivate, pin, unpin
-from .responses import HEAD_LIMIT, Page, changed_headers, head_seen, header_map, read_page
-from .sources import pin_request_span, rendering, unpin_request_span, warn_untested
+from ._core.active import activate, deactivate, pin, unpin
+from ._core.carriers import read_environ
+from ._core.context import TraceContext
+from ._pages.responses import (
+    HEAD_LIMIT,
+    OutgoingPage,
+    changed_headers,
+    head_seen,
+    header_map,
+    read_page,
+)
+from ._sources import pin_request_span, rendering, unpin_request_span, warn_untested
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -29,7 +37,7 @@ class TraceMiddleware:
 
     The context is also at `environ["metatrace"]`. Like the Django middleware, it gives each
     HTML page this request's trace (Server-Timing, stale tags, `inject`) and removes it from
-    pages that a shared cache may store (`strip_cacheable`): see responses.py.
+    pages that a shared cache may store (`strip_cacheable`): see _pages/responses.py.
     """
 
     def __init__(self, app: WSGIApplication) -> None:
@@ -63,7 +71,7 @@ class _Response:
         self.real_start_response = start_response
         self.holdable = holdable
         self.path = path  # names the page in the warning about stale tags
-        self.held: tuple[str, list[tuple[str, str]], OptExcInfo | None, Page] | None = None
+        self.held: tuple[str, list[tuple[str, str]], OptExcInfo | None, OutgoingPage] | None = None
         self.buffer: list[bytes] = []  # what the app wrote with write() while held
 
     def start_response(

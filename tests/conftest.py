@@ -4,7 +4,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -13,8 +15,9 @@ import pytest
 from bs4 import BeautifulSoup
 
 import metatrace
-from metatrace import config as config_module
-from metatrace import context as context_module
+from metatrace._core import active as active_module
+from metatrace._core import config as config_module
+from metatrace._pages import responses
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,6 +36,7 @@ SAMPLE_PAGES = ["/", "/jinja/", "/context/", "/outgoing/"]
 
 INCOMING_TRACE = "771a43a4192642f0b136d5159a501700"
 INCOMING_SPAN = "b7ad6b7169203331"
+SENTRY_TRACE = f"{INCOMING_TRACE}-{INCOMING_SPAN}-1"
 
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -53,10 +57,10 @@ def _isolated_trace_state() -> Iterator[None]:
     """Each test starts with no active trace and the plain default configuration (not the
     sample site's METATRACE: see `django_config`), and leaves none."""
     saved = config_module.configured
-    token = context_module._active.set(None)
+    token = active_module._active.set(None)
     metatrace.configure(dsn=None, release=None, environment=None)
     yield
-    context_module._active.reset(token)
+    active_module._active.reset(token)
     config_module.configured = saved
 
 
@@ -69,9 +73,48 @@ def django_config() -> None:
 
 
 @pytest.fixture
+def _warnings_given_anew() -> Iterator[None]:
+    # Each warning is given once per place and process: each test sees its own.
+    saved = set(responses._warned)
+    responses._warned.clear()
+    yield
+    responses._warned.clear()
+    responses._warned.update(saved)
+
+
+@pytest.fixture
 def transactional_db() -> None:
     """The sample site has no database. pytest-django's live_server asks for transactional_db,
     whose teardown would flush the database and fail on Django's dummy backend."""
+
+
+# A local server that records the trace headers it receives (tests/recorder.py), for the tests
+# of the outgoing clients: tests/test_outgoing.py, tests/test_requests.py, tests/test_httpx.py.
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, list[dict[str, list[str]]]]]:
+    from tests.recorder import Recorder  # it imports this module
+
+    received: list[dict[str, list[str]]] = []
+    handler = type("Handler", (Recorder,), {"received": received})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/", received
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def url(server: tuple[str, list[dict[str, list[str]]]]) -> str:
+    server[1].clear()
+    return server[0]
+
+
+@pytest.fixture
+def received(server: tuple[str, list[dict[str, list[str]]]]) -> list[dict[str, list[str]]]:
+    return server[1]
 
 
 def trace_meta_elements(html: str) -> list[Any]:

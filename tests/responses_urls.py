@@ -1,4 +1,4 @@
-"""tests.urls plus the pages of test_responses.py (under /r/)."""
+"""tests.urls plus the pages of tests/pages/test_responses.py (under /r/)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
 
 import metatrace
-from metatrace.responses import HEAD_LIMIT
-from metatrace.templating import lazy_trace_meta
+from metatrace._pages.responses import HEAD_LIMIT
+from metatrace._pages.templating import lazy_trace_meta
 
 # Tags of a trace that is nobody's request, as a cached fragment would hold them.
 OTHER_TRACE = "0123456789abcdef0123456789abcdef"

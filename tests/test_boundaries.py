@@ -13,8 +13,8 @@ from urllib.parse import unquote
 import pytest
 
 import metatrace
-from metatrace import formats
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.context import TraceContext
 from metatrace.outgoing import merge_baggage
 from tests.conftest import INCOMING_SPAN, INCOMING_TRACE
 

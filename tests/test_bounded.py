@@ -25,8 +25,8 @@ PATHOLOGICAL = {
 
 SCRIPT = """
 import sys
-from metatrace import formats
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.context import TraceContext
 import metatrace
 metatrace.configure(public_key="abc", w3c=True)
 for expression in sys.argv[1:]:
@@ -56,7 +56,7 @@ def test_pathological_inputs_finish_quickly() -> None:
 
 
 def test_oversized_trace_headers_are_not_read() -> None:
-    from metatrace import formats
+    from metatrace._core import formats
 
     valid = "12312012123120121231201212312012-0415201309082013-1"
     assert formats.parse_sentry_trace(valid + "," + " " * 9000) is None
@@ -64,7 +64,7 @@ def test_oversized_trace_headers_are_not_read() -> None:
 
 
 def test_oversized_baggage_is_dropped_before_any_member_is_looked_at() -> None:
-    from metatrace import formats
+    from metatrace._core import formats
 
     huge = "sentry-release=x," * 100_000
     assert formats.parse_baggage(huge) == formats.EMPTY_BAGGAGE

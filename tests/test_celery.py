@@ -1,7 +1,8 @@
-"""Celery: the trace goes from a request through a real Redis broker to a real worker process.
+"""metatrace/celery.py: the trace goes through a real Redis broker to a real worker process.
 
 The fixtures start redis-server (Debian's) on a free 127.0.0.1 port and a Celery worker
-(`--pool=solo`) running tests/celery_app.py, and stop both afterwards.
+(`--pool=solo`) running tests/celery_app.py, and stop both afterwards. The signal handlers are
+tested at their edges too.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import Client, RequestFactory
 
 import metatrace
+import metatrace.celery
 from metatrace.middleware import TraceMiddleware
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,
+    SENTRY_TRACE,
     decode_baggage,
     parse_trace_meta,
     split_sentry_trace,
@@ -322,3 +325,79 @@ def test_an_eager_task_continues_the_callers_trace() -> None:
         result = celery_app.render_report.apply(("eager",)).get()
         assert metatrace.get_active() is caller
     assert (result["trace_id"], result["parent_span_id"]) == (INCOMING_TRACE, caller.span_id)
+
+
+# celery.py: the signal handlers at their edges ------------------------------------------------
+
+
+@pytest.fixture
+def celery_signals() -> Any:
+    from celery import signals
+
+    metatrace.celery.connect()
+    yield signals
+    metatrace.celery.connect()  # whatever a test did, the handlers stay connected
+
+
+def test_a_protocol_1_message_without_headers_is_left_alone(celery_signals: Any) -> None:
+    celery_signals.before_task_publish.send(sender="t", headers=None, body=("args",))
+    assert metatrace.get_active() is None
+
+
+def test_nested_headers_already_there_are_updated_in_place(celery_signals: Any) -> None:
+    nested = {"custom": "kept", "sentry-trace": "stale"}
+    headers: dict[str, Any] = {"headers": nested}
+    with metatrace.trace_scope({"sentry-trace": SENTRY_TRACE}) as context:
+        celery_signals.before_task_publish.send(sender="t", headers=headers)
+    assert headers["headers"] is nested
+    assert nested["custom"] == "kept"
+    assert nested["sentry-trace"] == headers["sentry-trace"] == context.sentry_trace
+
+
+def test_disconnected_handlers_add_nothing(celery_signals: Any) -> None:
+    metatrace.celery.disconnect()
+    headers: dict[str, Any] = {}
+    celery_signals.before_task_publish.send(sender="t", headers=headers)
+    assert headers == {}
+    metatrace.celery.connect()
+    celery_signals.before_task_publish.send(sender="t", headers=headers)
+    assert set(headers) >= {"sentry-trace", "headers"}
+
+
+def test_prerun_without_a_task_does_nothing(celery_signals: Any) -> None:
+    celery_signals.task_prerun.send(sender=None, task_id=None, task=None)
+    celery_signals.task_postrun.send(sender=None, task_id=None)
+    celery_signals.task_postrun.send(sender=None, task_id="never-started")
+    assert metatrace.get_active() is None
+
+
+def test_a_published_task_without_a_trace_starts_its_own(celery_signals: Any) -> None:
+    from tests import celery_app
+
+    task = celery_app.render_report
+    task.push_request(headers={"unrelated": "1"}, is_eager=False)
+    try:
+        celery_signals.task_prerun.send(sender=task, task_id="t1", task=task)
+        context = metatrace.get_active()
+        assert context is not None and not context.continued
+        celery_signals.task_postrun.send(sender=task, task_id="t1")
+    finally:
+        task.pop_request()
+    assert metatrace.get_active() is None
+
+
+def test_top_level_headers_count_when_the_nested_ones_carry_no_trace(
+    celery_signals: Any,
+) -> None:
+    from tests import celery_app
+
+    task = celery_app.render_report
+    task.push_request(headers={"unrelated": "1"}, **{"sentry-trace": SENTRY_TRACE})
+    try:
+        celery_signals.task_prerun.send(sender=task, task_id="t2", task=task)
+        context = metatrace.get_active()
+        assert context is not None
+        assert (context.trace_id, context.parent_span_id) == (INCOMING_TRACE, INCOMING_SPAN)
+        celery_signals.task_postrun.send(sender=task, task_id="t2")
+    finally:
+        task.pop_request()

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metatrace
-from metatrace import formats
-from metatrace.carriers import read_carrier
-from metatrace.config import parse_version
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.carriers import read_carrier
+from metatrace._core.config import parse_version
+from metatrace._core.context import TraceContext
 from tests import readers
 from tests.conftest import parse_trace_meta
 

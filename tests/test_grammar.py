@@ -9,15 +9,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import metatrace
-from metatrace import formats
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.context import TraceContext
 from tests import strategies as grammar
 from tests.conftest import parse_trace_meta
 
 deep = settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 # Third-party keys: not `sentry-` (those are sentry items), without '%', whose decoding in
-# keys is a separate rule (tested by example in test_formats.py), and not `__proto__`, which
-# is dropped (tested by example in test_differential.py).
+# keys is a separate rule (tested by example in tests/core/test_formats.py), and not
+# `__proto__`, which is dropped (tested by example in test_differential.py).
 third_party_keys = grammar.tokens(percent=False).filter(
     lambda key: not key.startswith("sentry-") and key != "__proto__"
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from metatrace.sources import TESTED
+from metatrace._sources import TESTED
 from tools import matrix
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ TRACER_EXTRAS["elastic-apm"] = "elastic"
 @pytest.mark.parametrize("tracer", sorted(matrix.TRACER_MAJORS))
 def test_each_supported_major_of_each_tracer_runs_at_its_oldest_and_newest(tracer: str) -> None:
     # The extras allow the majors tested and no later one, metatrace warns of any other at
-    # start-up (metatrace.sources.TESTED), and the locks hold the oldest and the newest
+    # start-up (metatrace._sources.TESTED), and the locks hold the oldest and the newest
     # release of each of those majors.
     majors = matrix.TRACER_MAJORS[tracer]
     name, lower, stop = _bounds(PROJECT["optional-dependencies"][TRACER_EXTRAS[tracer]][0])

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import metatrace
-from metatrace import formats
-from metatrace.context import TraceContext
+from metatrace._core import formats
+from metatrace._core.context import TraceContext
 from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, encodable, trace_meta_elements
 from tests.strategies import Header, baggage_headers, members, octets, percent_escapes, tokens
 

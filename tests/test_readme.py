@@ -19,7 +19,8 @@ from django.test import RequestFactory
 from django.utils.module_loading import import_string
 
 import metatrace
-from metatrace.config import get_config
+from metatrace._core.config import get_config
+from metatrace.checker.cli import parser
 from tests.conftest import INCOMING_TRACE, parse_trace_meta
 from tests.tracers import SENTRY_MAJOR
 
@@ -204,6 +205,12 @@ def test_shell_snippet(code: str) -> None:
                 assert name.removeprefix("./") == PROJECT["name"], line  # a clone of it too
                 for extra in extras.rstrip("]").split(","):
                     assert extra in PROJECT["optional-dependencies"], line
+        elif words[:3] == ["python", "-m", "metatrace"]:
+            # The checker's command lines parse as written (their options exist, their values
+            # have the right shape); what each option does is tested in tests/checker/.
+            command = words[3 : words.index(">")] if ">" in words else words[3:]
+            arguments = parser().parse_args(command)
+            assert arguments.command == "check" and (arguments.urls or arguments.urls_from)
         elif words[:2] == ["npm", "install"]:
             # The browser packages the docs name are the ones their tests build with.
             assert set(words[2:]) <= FRONTEND_PACKAGES, line

@@ -166,7 +166,7 @@ def test_the_pages_for_your_own_sdk_load_no_script_of_the_samples(
 
 
 def _server_timing(header: str) -> list[tuple[str, str]]:
-    from metatrace.handover import parse_server_timing
+    from metatrace.checker.read import parse_server_timing
 
     metrics, _ = parse_server_timing([header])
     return [(metric.name, metric.params.get("desc", "")) for metric in metrics]

@@ -21,7 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from metatrace.checker import FAILED, OK, Report, check, fetch, render
-from metatrace.handover import read_handover
+from metatrace.checker.read import read_handover
 from tests.conftest import (
     INCOMING_SPAN,
     INCOMING_TRACE,

@@ -15,7 +15,7 @@ prints the mutant. Reasons are one line, by category:
 
 from __future__ import annotations
 
-from metatrace import formats
+from metatrace._core import formats
 
 _UNRESERVED = (
     "fast path: encode_value's shortcut for unreserved text; quote(value, safe='') leaves "
@@ -31,10 +31,6 @@ _NO_CODE = (
     "default: a response without a status code (a malformed WSGI status, an ASGI start "
     "without one) is a page either way, as 200 or as 201"
 )
-_STALE_LOG = (
-    "log text: the stale-tags warning's wording; its logger, level, page and the words "
-    "'fragment cache' are tested"
-)
 
 _KNOWN = (
     "fast path: KNOWN_FIELDS lists fields written as they are without a check; "
@@ -43,7 +39,7 @@ _KNOWN = (
 
 _FAST_START = (
     "fast path: the started trace's precomputed members are used less often or never; the "
-    "general path gives the same output (tests/test_started.py compares the two)"
+    "general path gives the same output (tests/core/test_context.py compares the two)"
 )
 _TEMPLATE = "default: a placeholder of the DSC template that _render always fills"
 _HEAD_CACHE = "cache: the per-configuration head is made again; _render reads the rate from config"
@@ -67,7 +63,7 @@ _ANY_CASE = (
 )
 _DJANGO_STORE = (
     "fast path: Django's own header store; the fallback through items() gives the same map "
-    "(tests/test_responses.py::test_headers_kept_outside_djangos_own_store_are_read_too)"
+    "(tests/pages/test_responses.py::test_headers_kept_outside_djangos_own_store_are_read_too)"
 )
 _RENDER_CACHE = "cache: the tags are rendered again, to the same values"
 _RESOLVE_CACHE = (
@@ -129,7 +125,7 @@ _KEPT_MEMBERS = (
 EQUIVALENT: dict[str, str] = {
     # formats.py, module level: encode_field's and the plain header's shortcuts
     **{
-        f"metatrace/formats.py: {description}": _PLAIN_FIELD
+        f"metatrace/_core/formats.py: {description}": _PLAIN_FIELD
         for description in (
             "_PLAIN_FIELD_RE: drop A-Z from class at 1",
             "_PLAIN_FIELD_RE: A-Z -> low end + 1 at 1",
@@ -146,70 +142,72 @@ EQUIVALENT: dict[str, str] = {
             "_PLAIN_FIELD_RE: + -> * at 14",
         )
     },
-    "metatrace/formats.py: _PLAIN_MEMBER: drop ? at 44": _PLAIN,
-    "metatrace/formats.py: _PLAIN_MEMBER: * -> + at 46": _PLAIN,
+    "metatrace/_core/formats.py: _PLAIN_MEMBER: drop ? at 44": _PLAIN,
+    "metatrace/_core/formats.py: _PLAIN_MEMBER: * -> + at 46": _PLAIN,
     # context.py
-    "metatrace.context.xǁTraceContextǁ_outgoing__mutmut_3": (
+    "metatrace._core.context.xǁTraceContextǁ_outgoing__mutmut_3": (
         "cache: the fitted header is computed again, to the same value"
     ),
-    **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (14, 19, 20, 23, 24)},
-    **{f"metatrace.context.x__make_head__mutmut_{n}": _FAST_START for n in (25, 26, 44, 50)},
-    **{f"metatrace.context.x__make_head__mutmut_{n}": _TEMPLATE for n in (30, 33, 34, 37, 38, 39)},
-    "metatrace.context.x__make_head__mutmut_40": _HEAD_CACHE,
-    **{f"metatrace.context.x__valid_rand__mutmut_{n}": _FAST_RAND for n in (6, 7, 8, 10)},
-    **{f"metatrace.context.xǁTraceContextǁmeta__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
-    **{f"metatrace.context.xǁTraceContextǁpage__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
-    "metatrace.context.xǁTraceContextǁ_render__mutmut_1": (
+    **{f"metatrace._core.head.x_make_head__mutmut_{n}": _FAST_START for n in (14, 19, 20, 23, 24)},
+    **{f"metatrace._core.head.x_make_head__mutmut_{n}": _FAST_START for n in (25, 26, 44, 50)},
+    **{
+        f"metatrace._core.head.x_make_head__mutmut_{n}": _TEMPLATE for n in (30, 33, 34, 37, 38, 39)
+    },
+    "metatrace._core.head.x_make_head__mutmut_40": _HEAD_CACHE,
+    **{f"metatrace._core.context.x__valid_rand__mutmut_{n}": _FAST_RAND for n in (6, 7, 8, 10)},
+    **{f"metatrace._core.context.xǁTraceContextǁmeta__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
+    **{f"metatrace._core.context.xǁTraceContextǁpage__mutmut_{n}": _RENDER_CACHE for n in (3, 6)},
+    "metatrace._core.context.xǁTraceContextǁ_render__mutmut_1": (
         "cache: the DSC's head is looked up through _head(config), which returns the same one"
     ),
-    "metatrace.context.xǁTraceContextǁ_render__mutmut_19": _BIG_ENDIAN,
-    "metatrace.context.xǁTraceContextǁ__init____mutmut_3": _FAST_START,
-    "metatrace.context.xǁTraceContextǁ_parse__mutmut_6": (
+    "metatrace._core.context.xǁTraceContextǁ_render__mutmut_19": _BIG_ENDIAN,
+    "metatrace._core.context.xǁTraceContextǁ__init____mutmut_3": _FAST_START,
+    "metatrace._core.context.xǁTraceContextǁ_parse__mutmut_6": (
         "typing: cast() returns its argument unchanged"
     ),
     **{
-        f"metatrace.context.xǁTraceContextǁ_complete__mutmut_{n}": _KEPT_MEMBERS
+        f"metatrace._core.context.xǁTraceContextǁ_complete__mutmut_{n}": _KEPT_MEMBERS
         for n in (41, 43, 44)
     },
-    "metatrace.context.xǁTraceContextǁ_resolve__mutmut_1": _RESOLVE_CACHE,
-    "metatrace.context.x__hex_ids__mutmut_5": _BIG_ENDIAN,
-    "metatrace.context.xǁTraceContextǁ_complete__mutmut_10": (
+    "metatrace._core.context.xǁTraceContextǁ_resolve__mutmut_1": _RESOLVE_CACHE,
+    "metatrace._core.context.x__hex_ids__mutmut_5": _BIG_ENDIAN,
+    "metatrace._core.context.xǁTraceContextǁ_complete__mutmut_10": (
         "default: None for an empty DSC, which is only tested for truth"
     ),
     # responses.py
-    "metatrace.responses.x__fixed_head__mutmut_1": _FALSY,
-    "metatrace.responses.x__fixed_head__mutmut_62": _FROM_ZERO,
-    "metatrace.responses.x__fixed_head__mutmut_67": _EITHER_FIND,
-    "metatrace.responses.x__fixed_head__mutmut_75": _CODEC,
-    "metatrace.responses.x__head_end__mutmut_8": (
+    "metatrace._pages.responses.x__fixed_head__mutmut_1": _FALSY,
+    "metatrace._pages.responses.x__fixed_head__mutmut_62": _FROM_ZERO,
+    "metatrace._pages.responses.x__fixed_head__mutmut_67": _EITHER_FIND,
+    "metatrace._pages.responses.x__fixed_head__mutmut_75": _CODEC,
+    "metatrace._pages.responses.x__head_end__mutmut_8": (
         "default: the head's end follows the tag of another trace that led here, so it is "
         "never at 0"
     ),
-    "metatrace.responses.x_is_plain__mutmut_3": _COMMON_PAGE,
-    "metatrace.responses.x_carry_head__mutmut_2": _READY,
-    **{f"metatrace.responses.x_resized__mutmut_{n}": _ANY_CASE for n in (13, 14)},
+    "metatrace._pages.responses.x_is_plain__mutmut_3": _COMMON_PAGE,
+    "metatrace._pages.responses.x_carry_head__mutmut_2": _READY,
+    **{f"metatrace._pages.responses.x_resized__mutmut_{n}": _ANY_CASE for n in (13, 14)},
     # formats.py
-    **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _FAST_FIT for n in (23, 24)},
-    **{f"metatrace.formats.x_fit_sentry__mutmut_{n}": _FAST_FIT for n in (8, 9)},
-    "metatrace.formats.x__simple_baggage__mutmut_32": (
+    **{f"metatrace._core.formats.x_fit_baggage__mutmut_{n}": _FAST_FIT for n in (23, 24)},
+    **{f"metatrace._core.formats.x_fit_sentry__mutmut_{n}": _FAST_FIT for n in (8, 9)},
+    "metatrace._core.formats.x__simple_baggage__mutmut_32": (
         "fast path: a tail that does not match only sends the sentry members to fit_sentry, "
         "which joins them to the same value"
     ),
-    "metatrace.formats.x_parse_sentry_trace__mutmut_12": _NEVER_PARSES,
-    "metatrace.formats.x__parsed_members__mutmut_9": _EXACT_LIMIT,
-    "metatrace.formats.x__parsed_members__mutmut_15": _WORK_BOUND,
-    "metatrace.formats.x__well_formed__mutmut_5": _WORK_BOUND,
-    **{f"metatrace.formats.x__parsed_members__mutmut_{n}": _FAST_DECODE for n in (40, 48)},
-    **{f"metatrace.formats.x_parse_baggage__mutmut_{n}": _ONE_PASS for n in (6, 8)},
-    **{f"metatrace.formats.x__simple_baggage__mutmut_{n}": _ONE_PASS for n in (1, 8)},
-    "metatrace.formats.x_decode_value__mutmut_2": _FAST_DECODE,
-    **{f"metatrace.formats.x_decode_value__mutmut_{n}": _STRICT for n in (4, 6, 7, 8)},
-    "metatrace.formats.x_encode_value__mutmut_1": _UNRESERVED,
-    "metatrace.formats.x_encode_value__mutmut_8": (
+    "metatrace._core.formats.x_parse_sentry_trace__mutmut_12": _NEVER_PARSES,
+    "metatrace._core.formats.x__parsed_members__mutmut_9": _EXACT_LIMIT,
+    "metatrace._core.formats.x__parsed_members__mutmut_15": _WORK_BOUND,
+    "metatrace._core.formats.x__well_formed__mutmut_5": _WORK_BOUND,
+    **{f"metatrace._core.formats.x__parsed_members__mutmut_{n}": _FAST_DECODE for n in (40, 48)},
+    **{f"metatrace._core.formats.x_parse_baggage__mutmut_{n}": _ONE_PASS for n in (6, 8)},
+    **{f"metatrace._core.formats.x__simple_baggage__mutmut_{n}": _ONE_PASS for n in (1, 8)},
+    "metatrace._core.formats.x_decode_value__mutmut_2": _FAST_DECODE,
+    **{f"metatrace._core.formats.x_decode_value__mutmut_{n}": _STRICT for n in (4, 6, 7, 8)},
+    "metatrace._core.formats.x_encode_value__mutmut_1": _UNRESERVED,
+    "metatrace._core.formats.x_encode_value__mutmut_8": (
         "default: 'X' is a character quote() never escapes, so safe='XXXX' is safe=''"
     ),
-    "metatrace.formats.x__sentry_members__mutmut_2": _KNOWN,
-    **{f"metatrace.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
+    "metatrace._core.formats.x__sentry_members__mutmut_2": _KNOWN,
+    **{f"metatrace._core.formats.x_fit_baggage__mutmut_{n}": _ZIP for n in (36, 39, 40)},
     # middleware.py
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (12, 13, 17, 18)},
     **{f"metatrace.middleware.x__astreamed_in__mutmut_{n}": _ACLOSE for n in (19, 20, 22)},
@@ -224,64 +222,63 @@ EQUIVALENT: dict[str, str] = {
     **{f"metatrace.middleware.x__carry_trace__mutmut_{n}": _NAME_CASE for n in (76, 77)},
     # formats.py, module level
     **{
-        f'metatrace/formats.py: KNOWN_FIELDS: drop "{field}"': _KNOWN
+        f'metatrace/_core/formats.py: KNOWN_FIELDS: drop "{field}"': _KNOWN
         for field in formats.KNOWN_FIELDS
     },
     # carriers.py
-    "metatrace.carriers.x_read_header_pairs__mutmut_8": _CODEC,
-    "metatrace.carriers.x__text__mutmut_3": _CODEC,
-    "metatrace.carriers.x__text__mutmut_11": (
+    "metatrace._core.carriers.x_read_header_pairs__mutmut_8": _CODEC,
+    "metatrace._core.carriers.x__text__mutmut_3": _CODEC,
+    "metatrace._core.carriers.x__text__mutmut_11": (
         "default: an absent ASGI header as '' instead of None; every reader takes an empty "
         "header for an absent one (a fresh trace, no baggage, no tracestate)"
     ),
     # responses.py
-    "metatrace.responses.x__replaced__mutmut_17": _CODEC,
-    **{f"metatrace.responses.x__warn_stale__mutmut_{n}": _STALE_LOG for n in (11, 12, 14, 15)},
-    "metatrace.carriers.x_read_carrier__mutmut_2": (
+    "metatrace._pages.responses.x__replaced__mutmut_17": _CODEC,
+    "metatrace._core.carriers.x_read_carrier__mutmut_2": (
         "fast path: the exact-dict check in front of isinstance(carrier, Mapping)"
     ),
-    **{f"metatrace.carriers.x_read_carrier__mutmut_{n}": _AS_TEXT for n in (29, 31)},
-    "metatrace/carriers.py: NOTHING: drop None": (
+    **{f"metatrace._core.carriers.x_read_carrier__mutmut_{n}": _AS_TEXT for n in (29, 31)},
+    "metatrace/_core/carriers.py: NOTHING: drop None": (
         "fast path: read_environ's shortcut for a request with no trace headers is never "
         "taken; _texts gives the same four Nones"
     ),
-    "metatrace.carriers.x_read_environ__mutmut_7": (
+    "metatrace._core.carriers.x_read_environ__mutmut_7": (
         "fast path: _texts of four Nones is the same four Nones"
     ),
     # context.py
     **{
-        f"metatrace.context.xǁTraceContextǁheaders__mutmut_{n}": (
+        f"metatrace._core.context.xǁTraceContextǁheaders__mutmut_{n}": (
             "cache: the headers are computed again each call; the same headers come out"
         )
         for n in (2, 5)
     },
-    "metatrace.context.x__rate__mutmut_10": (
+    "metatrace._core.context.x__rate__mutmut_10": (
         "default: a missing sample_rate as 'XXXX' instead of '' fails float() either way"
     ),
     **{
-        f"metatrace.context.x__rate__mutmut_{n}": (
+        f"metatrace._core.context.x__rate__mutmut_{n}": (
             "boundary without effect: a rate of exactly 0 or 1 cuts [0, 1) at one of its "
             "ends, so it constrains sample_rand no more than no rate at all"
         )
         for n in (14, 15)
     },
     **{
-        f"metatrace.context.x__sampled__mutmut_{n}": (
+        f"metatrace._core.context.x__sampled__mutmut_{n}": (
             "default: a missing sampled as None or 'XXXX' instead of '' is neither 'true' "
             "nor 'false' either way"
         )
         for n in (10, 12, 15)
     },
     # formats.py
-    "metatrace.formats.x_parse_tracestate__mutmut_12": (
+    "metatrace._core.formats.x_parse_tracestate__mutmut_12": (
         "redundant guard: a member with a second '=' fails the member grammar whatever its key"
     ),
     **{
-        f"metatrace.carriers.x__texts__mutmut_{n}": _AS_TEXT
+        f"metatrace._core.carriers.x__texts__mutmut_{n}": _AS_TEXT
         for n in (1, 3, 5, 8, 10, 12, 15, 17, 19, 22, 24, 26)
     },
     # config.py
-    "metatrace.config.x__is_utf8__mutmut_3": _CODEC,
+    "metatrace._core.config.x__is_utf8__mutmut_3": _CODEC,
     # wsgi.py
     "metatrace.wsgi.xǁ_Responseǁ__init____mutmut_4": (
         "default: held is set by start_response, which PEP 3333 requires before the body's "
@@ -309,33 +306,33 @@ EQUIVALENT: dict[str, str] = {
         for n in (16, 19, 22)
     },
     # caching.py
-    "metatrace.caching.x_is_shared_cacheable__mutmut_4": (
+    "metatrace._pages.caching.x_is_shared_cacheable__mutmut_4": (
         "default: a missing Cache-Control becomes one unknown directive, which is ignored"
     ),
-    "metatrace.caching.x_is_shared_cacheable__mutmut_15": (
+    "metatrace._pages.caching.x_is_shared_cacheable__mutmut_15": (
         "default: a directive without a value gets a non-digit value either way; only max-age "
         "reads it, and reads both as not a positive number"
     ),
-    "metatrace.caching.x__is_future__mutmut_5": (
+    "metatrace._pages.caching.x__is_future__mutmut_5": (
         "redundant guard: without a Date, _timestamp(None) fails its parse and returns None"
     ),
-    "metatrace/caching.py: _DIRECTIVE_RE: A-Z -> high end - 1 at 5": (
+    "metatrace/_pages/caching.py: _DIRECTIVE_RE: A-Z -> high end - 1 at 5": (
         "no directive that is read (private, no-store, public, s-maxage, max-age) has a Z"
     ),
-    "metatrace/caching.py: _DIRECTIVE_RE: a-z -> high end - 1 at 8": (
+    "metatrace/_pages/caching.py: _DIRECTIVE_RE: a-z -> high end - 1 at 8": (
         "no directive that is read (private, no-store, public, s-maxage, max-age) has a z"
     ),
-    "metatrace/caching.py: _DIRECTIVE_RE: + -> * at 13": (
+    "metatrace/_pages/caching.py: _DIRECTIVE_RE: + -> * at 13": (
         "a directive with an empty name is never read"
     ),
     # responses.py, module level
-    "metatrace/responses.py: _TIMING_ENTRY_RE: + -> * at 38": (
+    "metatrace/_pages/responses.py: _TIMING_ENTRY_RE: + -> * at 38": (
         "redundant guard: the empty matches that * adds are dropped by the entry.strip() filter"
     ),
     # formats.py, module level
     # the key class of the one-pass reading: a key it no longer takes is read member by member
     **{
-        f"metatrace/formats.py: _PLAIN_KEY: {edit}": _ONE_PASS
+        f"metatrace/_core/formats.py: _PLAIN_KEY: {edit}": _ONE_PASS
         for edit in (
             *(f"drop {char} from class at {at}" for at, char in enumerate("!#$&'*", 1)),
             "drop \\- from class at 7",
@@ -354,7 +351,7 @@ EQUIVALENT: dict[str, str] = {
         )
     },
     **{
-        f"metatrace/formats.py: _UNRESERVED_RE: {edit}": _UNRESERVED
+        f"metatrace/_core/formats.py: _UNRESERVED_RE: {edit}": _UNRESERVED
         for edit in (
             "drop A-Z from class at 1",
             "A-Z -> low end + 1 at 1",
@@ -372,7 +369,10 @@ EQUIVALENT: dict[str, str] = {
             "* -> + at 15",
         )
     },
-    **{f"metatrace/formats.py: {edit}": _PLAIN for edit in ("_PLAIN_HEADER_RE: * -> + at 35",)},
+    **{
+        f"metatrace/_core/formats.py: {edit}": _PLAIN
+        for edit in ("_PLAIN_HEADER_RE: * -> + at 35",)
+    },
 }
 
 # Survivors of a mutmut run that a test kills, checked by applying the mutant by hand: mutmut
@@ -380,40 +380,41 @@ EQUIVALENT: dict[str, str] = {
 # set then still says "survived"). Mutant -> the test that fails.
 KILLED_BY_HAND: dict[str, str] = {
     "metatrace.middleware.xǁTraceMiddlewareǁ__call____mutmut_1": (
-        "tests/test_django.py::test_async_view_through_async_middleware (and the other async tests)"
+        "tests/django_app/test_middleware.py::test_async_view_through_async_middleware "
+        "(and the other async tests)"
     ),
     # Written after the run of tools/mutation-results/perf3:
-    "metatrace.responses.x__fixed_head__mutmut_10": (
-        "tests/test_responses.py::test_injection_reads_only_the_first_head_limit_bytes"
+    "metatrace._pages.responses.x__fixed_head__mutmut_10": (
+        "tests/pages/test_responses.py::test_injection_reads_only_the_first_head_limit_bytes"
     ),
     **{
-        f"metatrace.responses.x__fixed_head__mutmut_{n}": (
-            "tests/test_responses.py::test_injection_into_a_head_whose_end_is_not_in_sight"
+        f"metatrace._pages.responses.x__fixed_head__mutmut_{n}": (
+            "tests/pages/test_responses.py::test_injection_into_a_head_whose_end_is_not_in_sight"
         )
         for n in (45, 47, 48, 49, 50)
     },
     **{
-        f"metatrace.responses.x__head_end__mutmut_{n}": (
-            "tests/test_responses.py::test_tags_in_the_body_stay_when_the_heads_are_replaced"
+        f"metatrace._pages.responses.x__head_end__mutmut_{n}": (
+            "tests/pages/test_responses.py::test_tags_in_the_body_stay_when_the_heads_are_replaced"
         )
         for n in (1, 9)
     },
     **{
         f"metatrace.middleware.x__carry_any__mutmut_{n}": (
-            "tests/test_responses.py::"
+            "tests/pages/test_responses.py::"
             "test_a_streamed_cacheable_page_streams_as_it_is_without_trace_entries"
         )
         for n in (1, 5)
     },
     "metatrace.middleware.x__carry_any__mutmut_16": (
-        "tests/test_responses.py::"
+        "tests/pages/test_responses.py::"
         "test_a_page_off_the_common_path_with_stale_tags_is_named_in_the_warning"
     ),
-    "metatrace.context.xǁTraceContextǁpage__mutmut_2": (
-        "tests/test_config.py::"
+    "metatrace._core.context.xǁTraceContextǁpage__mutmut_2": (
+        "tests/core/test_config.py::"
         "test_a_process_that_never_configures_reads_the_environment_on_first_use"
     ),
-    "metatrace.context.xǁTraceContextǁ_render__mutmut_97": (
-        "tests/test_responses.py::test_server_timing_carries_exactly_what_the_tags_carry"
+    "metatrace._core.context.xǁTraceContextǁ_render__mutmut_97": (
+        "tests/pages/test_responses.py::test_server_timing_carries_exactly_what_the_tags_carry"
     ),
 }

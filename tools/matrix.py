@@ -86,10 +86,11 @@ PYTEST = [
 # What a session that changes only the tracers runs: the tests of the tracers, the sample site
 # and the documentation's examples, which run on each line.
 TRACER_TESTS = [
-    "tests/test_sources.py",
+    "tests/sources/",
+    "tests/django_app/test_otel.py",
+    "tests/django_app/test_checks.py",
+    "tests/core/test_context.py",  # what a tracer's span renders: SpanContext
     "tests/test_setups.py",
-    "tests/test_branches.py",
-    "tests/test_other_readers.py",
     "tests/test_differential.py",
     "tests/test_readme.py",
     "tests/test_sample_site.py",

@@ -4,8 +4,8 @@ from django import template
 from django.template.base import Parser, Token
 from markupsafe import Markup
 
-from ..sources import current
-from ..templating import DJANGO_CACHE_TAGS, elastic_page_load, refuse_cached
+from .._pages.templating import DJANGO_CACHE_TAGS, elastic_page_load, refuse_cached
+from .._sources import current
 
 register = template.Library()
 

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from metatrace.config import BROWSER_FILLS_DSC, parse_version
+from metatrace._core.config import BROWSER_FILLS_DSC, parse_version
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOW_TO_FIX = "install Chromium: apt-get install -y chromium; build the bundles: make frontend"

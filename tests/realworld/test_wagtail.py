@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from django.template import TemplateSyntaxError, engines
 from django.test import AsyncClient
 
-from metatrace.handover import read_meta
+from metatrace.checker.read import read_meta
 from tests.realworld.conftest import HEADERS, continued
 from tests.realworld.models import HomePage
 

@@ -6,8 +6,8 @@ import os
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import include, path
 
 # Inline critical CSS, as real heads carry it before the tags: 30 KB.
@@ -78,12 +78,62 @@ def twice(request: HttpRequest) -> HttpResponse:
     return render(request, "tests/twice.html")
 
 
+# The checker in a deploy pipeline (tests/checker/test_cli.py) -----------------------------
+
+# What lets a visitor see /s/private/: a session cookie, or a token.
+SESSION, TOKEN = "opensesame-7f3a", "Bearer letmein-91c2"
+
+
+def private(request: HttpRequest) -> HttpResponse:
+    """A page behind a login: without the session or the token, the login page's redirect."""
+    if request.COOKIES.get("session") != SESSION and request.headers.get("Authorization") != TOKEN:
+        return redirect(f"/s/login/?next={request.path}")
+    return render(request, "tests/tag.html")
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    return render(request, "tests/tag.html")
+
+
+def echo(request: HttpRequest) -> HttpResponse:
+    """A page that shows what it was sent (a debug page would): the report must not."""
+    said = f"{request.headers.get('Authorization')} {request.COOKIES.get('session')}"
+    response = render(request, "tests/tag.html")
+    response["Via"] = f"1.1 proxy ({said})"  # the checker reports Via as it came
+    return response
+
+
+def elsewhere(request: HttpRequest) -> HttpResponse:
+    """A redirect to another host (the same server, by its other name): the credentials
+    given for this one must not follow."""
+    host = "localhost" if request.get_host().startswith("127.0.0.1") else "127.0.0.1"
+    return redirect(f"http://{host}:{request.get_port()}/s/echo/")
+
+
+def gone(request: HttpRequest) -> HttpResponse:
+    """A redirect to a port where nothing listens."""
+    return redirect("http://127.0.0.1:9/moved/")
+
+
+def representations(request: HttpRequest) -> HttpResponse:
+    """An API that answers JSON to a client that asks for it, and HTML to a browser."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"pages": []})
+    return render(request, "tests/tag.html")
+
+
 setup_patterns = [
     path("child-span/", child_span),
     path("big-head/", big_head),
     path("big-head-tag/", big_head_tag),
     path("twice/", twice),
     path("charset/", charset),
+    path("private/", private),
+    path("login/", login),
+    path("echo/", echo),
+    path("elsewhere/", elsewhere),
+    path("gone/", gone),
+    path("api/", representations),
     path("elastic/", elastic),
     path("elastic-cached/", elastic_cached),
 ]
