@@ -5,7 +5,7 @@ sending a trace of its own (fresh random ids and its own DSC), then sending none
 visitor does. It reports whether the page hands the browser a valid trace (meta tags,
 Server-Timing), whether each channel continued the checker's trace, whether a cache replayed
 the first page to the second visitor, what the caching headers say, and whether the DSC
-matches a DSN. Standard library only.
+matches a DSN. No framework: the standard library and the core.
 
 - fetch: fetching a page as a browser would;
 - read: what a fetched page hands the browser;

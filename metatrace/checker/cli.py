@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import ssl
 import sys
 from collections.abc import Sequence
@@ -13,7 +12,7 @@ from urllib.parse import urlsplit
 
 from .._core.config import SettingError, parse_dsn, parse_version
 from .._core.names import PROPAGATED
-from .fetch import Options
+from .fetch import Options, shown
 from .findings import check
 from .report import (
     FAILED,
@@ -28,7 +27,6 @@ from .report import (
 
 EPILOG = f"""exit status: the worst of the pages': {OK} every check passed (warnings allowed),
 {FAILED} a check failed, {UNREACHABLE} a page could not be fetched; {USAGE} a bad command line"""
-_TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -95,7 +93,11 @@ def _parsers() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         help="check no certificate at all (the report says so)",
     )
     checker.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="seconds per fetch (10)"
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="the most seconds a page may take to arrive, its body included (10)",
     )
     checker.add_argument(
         "--format",
@@ -143,7 +145,7 @@ def _urls(checker: argparse.ArgumentParser, given: list[str], listed: str | None
     for url in urls:
         problem = _url_problem(url)
         if problem:
-            checker.error(f"URL {url!r} {problem}")
+            checker.error(f"URL {shown(url)!r} {problem}")
     return urls
 
 
@@ -151,11 +153,11 @@ def _options(checker: argparse.ArgumentParser, arguments: argparse.Namespace) ->
     if not (math.isfinite(arguments.timeout) and arguments.timeout > 0):
         checker.error("--timeout must be a positive number of seconds")
     headers = []
-    for header in arguments.header:
+    for number, header in enumerate(arguments.header, 1):
         name, colon, value = header.partition(":")
         name = name.strip()
-        if not colon or not _TOKEN_RE.fullmatch(name):
-            checker.error(f"--header takes 'NAME: VALUE', not {header!r}")
+        if not colon:  # it may be all value (a token without its name): never repeat it
+            checker.error(f"--header takes 'NAME: VALUE'; header {number} has no ':'")
         if name.lower() in PROPAGATED:
             checker.error(f"--header {name}: the checker sends a trace of its own")
         headers.append((name, value.strip()))
@@ -166,14 +168,17 @@ def _options(checker: argparse.ArgumentParser, arguments: argparse.Namespace) ->
             ssl.create_default_context(cafile=arguments.cafile)
         except (OSError, ssl.SSLError) as error:
             checker.error(f"--cafile {arguments.cafile}: not a PEM file of certificates ({error})")
-    return Options(
-        headers=tuple(headers),
-        cookies=tuple(cookie.strip() for cookie in arguments.cookie if cookie.strip()),
-        accept=arguments.accept,
-        cafile=arguments.cafile,
-        insecure=arguments.insecure,
-        timeout=arguments.timeout,
-    )
+    try:
+        return Options(
+            headers=tuple(headers),
+            cookies=tuple(cookie.strip() for cookie in arguments.cookie if cookie.strip()),
+            accept=arguments.accept,
+            cafile=arguments.cafile,
+            insecure=arguments.insecure,
+            timeout=arguments.timeout,
+        )
+    except ValueError as error:  # a header's name, or a value with a line break
+        checker.error(f"--header or --cookie: {error}")
 
 
 def _settings(checker: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:

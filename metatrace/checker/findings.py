@@ -23,7 +23,7 @@ from .._core.formats import (
 )
 from .._core.names import HANDOVER_NAMES
 from .._pages.caching import is_shared_cacheable
-from .fetch import DEFAULTS, FetchedPage, FetchError, Options, fetch
+from .fetch import DEFAULTS, FetchedPage, FetchError, Options, fetch, shown
 from .report import Finding, Report, Section
 
 
@@ -76,7 +76,7 @@ def check(
     probe = new_probe(expected.org_id if expected else None)
     if timeout is not None:
         options = replace(options, timeout=timeout)
-    made = partial(Report, url, insecure=options.insecure, secrets=options.secrets)
+    made = partial(Report, shown(url), insecure=options.insecure, secrets=options.secrets)
     try:
         first = fetch(url, probe.headers, options=options)
         second = fetch(url, {}, options=options) if _is_html(first) else None
@@ -120,29 +120,31 @@ def _fetched(page: FetchedPage) -> tuple[str, ...]:
 
 
 def check_redirects(url: str, page: FetchedPage) -> list[Finding]:
-    """Each redirect on the way to the page judged; a page at another path than the one asked
-    for (a login page, say) is not the page asked for, and the check says so, and fails."""
+    """Each redirect on the way to the page judged; another page than the one asked for (a
+    login page, say) is not the page asked for, and the check says so, and fails."""
     if not page.redirects:
         return []
     hops = " -> ".join(f"{hop.url} ({hop.status})" for hop in page.redirects)
     findings = [Finding("info", f"redirected: {hops} -> {page.url}, the page judged")]
-    if _path(page.url) != _path(url):
+    if _page(page.url) != _page(page.redirects[0].url):
         findings.append(
             Finding(
                 "fail",
-                f"judged {page.url}, not {url}: the page asked for sends the visitor to another "
-                "page (a login page?). To check the page itself, send what lets a visitor see "
-                "it (--cookie 'sessionid=...', --header 'Authorization: ...'), or check the "
-                "page it redirects to by its own URL",
+                f"judged {page.url}, not {shown(url)}: the page asked for sends the visitor to "
+                "another page (a login page?). To check the page itself, send what lets a "
+                "visitor see it (--cookie 'sessionid=...', --header 'Authorization: ...'), or "
+                "check the page it redirects to by its own URL",
             )
         )
     return findings
 
 
-def _path(url: str) -> str:
-    """A URL's path, as a redirect to the same page keeps it (http to https, another host, a
-    trailing slash added)."""
-    return urlsplit(url).path.rstrip("/") or "/"
+def _page(url: str) -> tuple[str, str, str]:
+    """What names a page across the redirects that keep it: http to https, www. added or
+    removed, a trailing slash added or removed. Another host, path or query is another page."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return host, parts.path.rstrip("/") or "/", parts.query
 
 
 def check_sent(options: Options, page: FetchedPage) -> list[Finding]:
@@ -163,8 +165,8 @@ def check_sent(options: Options, page: FetchedPage) -> list[Finding]:
         findings.append(
             Finding(
                 "info",
-                f"not sent to {urlsplit(page.url).netloc}, where a redirect led: "
-                f"{', '.join(page.dropped)} (they were given for {urlsplit(_first(page)).netloc})",
+                f"not sent to {_origin(page.url)}, where a redirect led: "
+                f"{', '.join(page.dropped)} (they were given for {_origin(_first(page))})",
             )
         )
     if options.accept:
@@ -174,6 +176,11 @@ def check_sent(options: Options, page: FetchedPage) -> list[Finding]:
 
 def _first(page: FetchedPage) -> str:
     return page.redirects[0].url if page.redirects else page.url
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class Rules(NamedTuple):

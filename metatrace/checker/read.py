@@ -3,7 +3,7 @@ Elastic's page-load script, read as a browser reads them.
 
 The browser SDKs read `<meta name="sentry-trace|baggage|traceparent">` first, and
 @sentry/browser falls back to the navigation's Server-Timing entries of the same names.
-Standard library only: the checker runs without Django or Jinja.
+The standard library and the core only: the checker runs without Django or Jinja.
 """
 
 from __future__ import annotations

@@ -60,10 +60,15 @@ class Report:
         return {OK: "pass", FAILED: "fail"}.get(self.exit_status, "unreachable")  # type: ignore[return-value]
 
     def hide(self, text: str) -> str:
-        """`text` without the secrets the user gave (a page may echo a header or a cookie)."""
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        """`text` without the secrets the user gave (a redirect's URL may carry one)."""
+        return hidden(text, self.secrets)
+
+
+def hidden(text: str, secrets: Sequence[str]) -> str:
+    """`text` with each of `secrets` (longest first) replaced by REDACTED."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 def exit_status(reports: Sequence[Report]) -> int:

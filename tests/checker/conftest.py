@@ -8,7 +8,7 @@ import pytest
 from django.core.cache import cache
 
 import metatrace
-from tests.checker.servers import SITE_DSN, _Odd, _Pages, _serve
+from tests.checker.servers import SITE_DSN, _Edges, _Odd, _Pages, _serve
 
 
 @pytest.fixture
@@ -27,4 +27,11 @@ def pages() -> Iterator[str]:
 def odd() -> Iterator[str]:
     metatrace.configure(dsn=SITE_DSN, w3c=True)
     with _serve(_Odd) as url:
+        yield url
+
+
+@pytest.fixture
+def edges() -> Iterator[str]:
+    metatrace.configure(dsn=SITE_DSN, w3c=True)
+    with _serve(_Edges) as url:
         yield url

@@ -5,7 +5,10 @@ that hand the trace over rightly or wrongly."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import html
+import os
 import threading
 import time
 import urllib.request
@@ -303,3 +306,54 @@ class _Odd(_Handler):
         if self.path == "/broken-gzip/":
             body = gzip.compress(body)[:20]  # cut off: not a whole gzip stream
         self.answer(status, [*headers, ("Content-Length", str(len(body)))], body)
+
+
+BASIC = "Basic " + base64.b64encode(b"admin:hunter2pw").decode()  # admin:hunter2pw@ in a URL
+
+
+class _Edges(_Handler):
+    """Pages at the edges of fetching: one that echoes the credentials into its tags, one
+    behind HTTP basic authentication, redirects urllib must not follow, a body that trickles
+    in, gzip bodies past the checker's bound, and a charset that is no text's."""
+
+    bomb = gzip.compress(b"\0" * 50 * 1024 * 1024)  # 50 MB of zeros in 50 KB
+
+    def do_GET(self) -> None:
+        trace = metatrace.continue_trace(dict(self.headers.items()))
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        body = HEAD.format(str(trace.meta())).encode()
+        redirects = {"/loop/": "/loop/", "/to-ftp/": "ftp://127.0.0.1/f", "/to-data/": "data:,x"}
+        if self.path in redirects:
+            self.answer(302, [("Location", redirects[self.path]), ("Content-Length", "0")], b"")
+            return
+        if self.path == "/echo-credentials/":  # a debug page: what it was sent, in its tags
+            token = html.escape(self.headers.get("Authorization", ""))
+            cookie = html.escape(self.headers.get("Cookie", ""))
+            metas = (f'<meta name="sentry-trace" content="{token}">'
+                     f'<meta name="traceparent" content="{cookie}">')  # fmt: skip
+            body = HEAD.format(metas).encode()
+        elif self.path == "/basic/" and self.headers.get("Authorization") != BASIC:
+            self.answer(401, [("WWW-Authenticate", "Basic"), ("Content-Length", "0")], b"")
+            return
+        elif self.path == "/trickle/":  # a byte at a time, each well within the timeout
+            self.answer(200, [*headers, ("Content-Length", str(len(body)))], b"")
+            try:
+                for byte in body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass  # the checker gave up
+            return
+        elif self.path == "/big-gzip/":  # past the bound even compressed; the head comes first
+            filler = base64.b64encode(os.urandom(6 * 1024 * 1024))
+            body = gzip.compress(body.replace(b"</body>", filler + b"</body>"), compresslevel=1)
+            headers.append(("Content-Encoding", "gzip"))
+        elif self.path == "/gzip-bomb/":
+            body = self.bomb
+            headers.append(("Content-Encoding", "gzip"))
+        elif self.path == "/not-gzip/":  # said to be gzip, and not
+            headers.append(("Content-Encoding", "gzip"))
+        elif self.path == "/idna-charset/":
+            headers = [("Content-Type", "text/html; charset=idna")]
+        self.answer(200, [*headers, ("Content-Length", str(len(body)))], body)

@@ -89,7 +89,11 @@ def test_an_unreachable_url_is_a_clear_error() -> None:
         (["http://127.0.0.1/", "--timeout", "0"], "--timeout must be a positive number"),
         (["http://127.0.0.1/", "--timeout", "inf"], "--timeout must be a positive number"),
         ([], "give a URL to check (or --urls-from FILE)"),
-        (["http://x/", "-H", "no colon"], "--header takes 'NAME: VALUE', not 'no colon'"),
+        (["http://x/", "-H", "a: b", "-H", "no colon"], "--header takes 'NAME: VALUE'; header 2"),
+        (
+            ["ftp://admin:hunter2@127.0.0.1/"],
+            "URL 'ftp://admin:[redacted]@127.0.0.1/' must start with http:// or https://",
+        ),
         (
             ["http://x/", "-H", "baggage: k=v"],
             "--header baggage: the checker sends a trace of its own",
@@ -116,6 +120,24 @@ def test_a_bad_command_line_says_what_is_wrong(arguments: list[str], message: st
     assert result.returncode == USAGE
     assert f"python -m metatrace check: error: {message}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        (["-H", "Authorization Bearer sk_live_SECRET"], "header 1 has no ':'"),
+        (["-H", "X Token: sk_live_SECRET"], "--header or --cookie: 'X Token' is not a header name"),
+        (["-H", "X-Token: sk_live_SECRET\r\nX-Evil: 1"], "the value of header X-Token holds a"),
+        (["--cookie", "sid=sk_live_SECRET\nX: 1"], "a cookie holds a line break or control"),
+    ],
+)
+def test_a_mistyped_credential_is_a_usage_error_that_never_repeats_it(
+    given: list[str], message: str
+) -> None:
+    result = _cli("http://127.0.0.1:9/", *given)
+    assert result.returncode == USAGE, result.stderr
+    assert message in result.stderr
+    assert "SECRET" not in result.stderr + result.stdout
 
 
 def test_the_checker_imports_neither_django_nor_jinja() -> None:
@@ -193,10 +215,8 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(
     assert status == FAILED  # another page than the one asked for
     other = served.url.replace("127.0.0.1", "localhost")
     assert f"judged {other}/s/echo/, not {url}" in out
-    assert (
-        f"not sent to {other.removeprefix('http://')}, where a redirect led: Authorization, Cookie"
-        in out
-    )
+    said = f"not sent to {other}, where a redirect led: Authorization, Cookie (they were given "
+    assert f"{said}for {served.url})" in out
     page = fetch(url, {}, options=Options(headers=(("Authorization", TOKEN),)))
     assert page.header("via") == ["1.1 proxy (None None)"] and page.dropped == ("Authorization",)
 

@@ -92,7 +92,7 @@ def test_the_adapter_of_the_installed_line_names_the_root_below_any_span() -> No
     adapter = _SENTRY_LINES[tracers.SENTRY_MAJOR]
     with tracers.sentry(), tracers.root_span("GET /") as root:
         assert adapter(sentry_sdk) is root
-        with sentry_sdk.start_span(name="render"), sentry_sdk.start_span(name="inner"):
+        with tracers.child_span("render"), tracers.child_span("inner"):
             assert adapter(sentry_sdk) is root
             current = metatrace.current_trace()
             assert (current.trace_id, current.span_id) == (root.trace_id, root.span_id)
@@ -102,13 +102,11 @@ def test_the_adapter_of_the_installed_line_names_the_root_below_any_span() -> No
 
 
 def test_an_unsampled_root_is_rendered_with_its_flag_and_ids() -> None:
-    import sentry_sdk
-
     metatrace.configure(source="sentry_sdk")
     with (
         tracers.sentry(traces_sample_rate=0.0),
         tracers.root_span("GET /") as root,
-        sentry_sdk.start_span(name="render"),
+        tracers.child_span("render"),
     ):
         assert metatrace.get_traceparent() == f"{root.trace_id}-{root.span_id}-0"
 
