@@ -346,8 +346,16 @@ def test_a_private_certificate_is_trusted_with_cafile_or_skipped_with_insecure(
             "(give the CA that signed it with --cafile PATH, or skip the check: --insecure)"
         )
         status, out, _ = _run(capsys, url, "--cafile", str(trusted), "--dsn", SENTRY_DSN)
-        assert status == OK, out
+        assert status == OK, out  # a CA without a key usage extension, as Python 3.13 checks
         assert "--insecure" not in out
+        another_host = url.replace("127.0.0.1", "localhost")  # the certificate names 127.0.0.1
+        status, out, err = _run(capsys, another_host, "--cafile", str(trusted))
+        assert status == UNREACHABLE
+        assert err.strip() == (
+            f"metatrace check: cannot fetch {another_host}: its certificate is not trusted: "
+            "Hostname mismatch, certificate is not valid for 'localhost'. (renew or fix the "
+            "certificate, or skip the check: --insecure)"
+        )
         status, report = _json(capsys, url, "--insecure", "--dsn", SENTRY_DSN)
         assert status == OK and report["pages"][0]["insecure"] is True
         warned = [

@@ -126,6 +126,11 @@ def test_self_hosted_dsn_with_path_and_port() -> None:
             {"release": "\ud800"},
             "metatrace: release '\\ud800' is not valid text (it cannot be encoded as UTF-8)",
         ),
+        (
+            {"sentry_browser_version": "11.x"},
+            "metatrace: sentry_browser_version '11.x' is not a version of @sentry/browser, such "
+            "as '11.17.0' (see your package.json), or None",
+        ),
     ],
 )
 def test_more_bad_values(kwargs: dict[str, Any], message: str) -> None:

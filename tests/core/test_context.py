@@ -79,6 +79,29 @@ def test_baggage_of_another_trace_is_dropped_but_third_party_members_stay() -> N
     assert context.baggage == "vendor=v1;p=1"
 
 
+@pytest.mark.parametrize(
+    "spelled, kept",
+    [
+        (f"%{ord(INCOMING_TRACE[0]):X}{INCOMING_TRACE[1:]}", True),  # this trace, an escape
+        (f"%66{'f' * 31}", False),  # another trace, with an escape too
+    ],
+    ids=["this-trace-escaped", "another-trace-escaped"],
+)
+def test_a_dsc_is_read_by_its_decoded_trace_id(spelled: str, kept: bool) -> None:
+    baggage = f"sentry-trace_id={spelled},sentry-public_key=theirs,vendor=1"
+    context = metatrace.continue_trace({"sentry-trace": SENTRY_TRACE, "baggage": baggage})
+    if kept:  # theirs, its trace id written plainly
+        assert dict(context.dsc) == {
+            "trace_id": INCOMING_TRACE,
+            "public_key": "theirs",
+            "sample_rand": context.dsc["sample_rand"],
+        }
+        assert context.baggage.startswith(f"sentry-trace_id={INCOMING_TRACE},")
+    else:
+        assert dict(context.dsc) == {}  # no key of ours: no DSC at all
+        assert context.baggage == "vendor=1"
+
+
 def test_baggage_without_a_trace_is_dropped() -> None:
     context = metatrace.continue_trace({"baggage": BAGGAGE})
     assert not context.continued
@@ -326,6 +349,14 @@ def test_the_w3c_trace_metric_names_the_page_span(w3c: bool, incoming: dict[str,
     assert "trace" not in names  # in Server-Timing only
 
 
+@pytest.mark.parametrize("w3c", [False, True])
+def test_the_w3c_trace_metric_carries_a_decision_not_to_sample(w3c: bool) -> None:
+    metatrace.configure(trace_metric=True, w3c=w3c, public_key="abc")
+    context = metatrace.continue_trace({"sentry-trace": f"{INCOMING_TRACE}-{INCOMING_SPAN}-0"})
+    [metric] = _server_timing(context)["trace"]
+    assert metric == f"00-{INCOMING_TRACE}-{context.span_id}-00"
+
+
 def test_no_trace_metric_by_default() -> None:
     metatrace.configure(public_key="abc")
     assert "trace" not in _server_timing(metatrace.continue_trace())
@@ -374,6 +405,34 @@ def test_a_tracers_dsc_of_another_trace_is_not_sent() -> None:
     span = SpanContext(INCOMING_TRACE, INCOMING_SPAN, True, baggage, exact=True)
     assert dict(span.dsc) == {}
     assert "baggage" not in parse_trace_meta(str(span.meta()))
+
+
+# Low 56 bits of 0xa1b2c3d4de56c0, whose remainder by a million is 123456; the high bits differ.
+LOW_BITS = "a1b2c3d4de56c0"
+
+
+@pytest.mark.parametrize("high", ["4bf92f3577b34da6a3", "00f067aa0ba902b7e1"])
+def test_a_tracers_span_without_a_dsc_gets_a_sample_rand_from_its_trace_ids_low_bits(
+    high: str,
+) -> None:
+    """Every rendering of the span (the tags, then Server-Timing; one process or another)
+    freezes the same sample_rand: the one its trace id's random low 56 bits give."""
+    from metatrace._core.context import SpanContext
+
+    metatrace.configure(public_key="abc")
+    span = SpanContext(high + LOW_BITS, INCOMING_SPAN, None, None, exact=True)
+    assert span.dsc["sample_rand"] == "0.123456"
+    assert "sentry-sample_rand=0.123456" in parse_trace_meta(str(span.meta()))["baggage"]
+
+
+def test_the_baggage_that_came_in_is_handed_only_to_a_tracer_of_its_trace() -> None:
+    """For dd-trace-py and Elastic's agent, which continue the headers but keep no baggage."""
+    context = TraceContext(SENTRY_TRACE, BAGGAGE, TRACEPARENT)
+    assert context.incoming_baggage(INCOMING_TRACE) == BAGGAGE
+    assert context.incoming_baggage("f" * 32) is None  # the tracer runs another trace
+    assert TraceContext(SENTRY_TRACE).incoming_baggage(INCOMING_TRACE) is None
+    started = TraceContext()
+    assert started.incoming_baggage(started.trace_id) is None
 
 
 # A context's random bits, set by hand, and what they decide: the sampling, sample_rand, the ids ---

@@ -193,10 +193,30 @@ def _vendors(count: int, size: int = 40) -> list[str]:
     return [f"vendor{i}={'v' * size}" for i in range(count)]
 
 
-def test_a_tracers_header_within_the_bound_is_read_and_sent_as_it_is() -> None:
-    header = ",".join([*_vendors(3), DSC_MEMBERS])
+def _padded(members: list[str], size: int, *, wide: bool) -> str:
+    """`members`, then one more, `pad=…`, that makes the header `size` bytes in UTF-8: of
+    'x's, or of 'é's (two bytes each, so fewer characters than bytes) if `wide`."""
+    head = ",".join(members) + ",pad="
+    left = size - len(head.encode())
+    header = head + ("é" * (left // 2) + "x" * (left % 2) if wide else "x" * left)
+    assert len(header.encode()) == size
+    return header
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ",".join([*_vendors(3), DSC_MEMBERS]),
+        ",".join([*_vendors(3), "odd=é", DSC_MEMBERS]),  # few bytes, though not ASCII
+        _padded([*_vendors(3), DSC_MEMBERS], formats.BAGGAGE_MAX_BYTES, wide=False),
+        _padded([*_vendors(3), DSC_MEMBERS], formats.BAGGAGE_MAX_BYTES, wide=True),
+    ],
+    ids=["ascii", "not-ascii", "ascii-at-the-bound", "not-ascii-at-the-bound"],
+)
+def test_a_tracers_header_within_the_bound_is_read_and_sent_as_it_is(header: str) -> None:
+    assert len(header.encode()) <= formats.BAGGAGE_MAX_BYTES
     baggage, sent = formats.fit_tracer_baggage(header)
-    assert sent == header
+    assert sent == header  # vendors first, as the tracer wrote it
     assert baggage == formats.parse_baggage(header)
 
 
@@ -246,6 +266,92 @@ def test_a_tracers_header_past_the_bound_for_one_oversized_member_keeps_all_the_
     baggage, sent = formats.fit_tracer_baggage(header)
     assert baggage.third_party == tuple(_vendors(60))
     assert sent == ",".join([DSC_MEMBERS, *_vendors(60)])
+
+
+def _sized(count: int, size: int) -> list[str]:
+    """`count` members of exactly `size` bytes."""
+    return [f"v{i:03d}=" + "x" * (size - 5) for i in range(count)]
+
+
+# The DSC's 92 bytes, then 81 members of 99 bytes and their commas: 8,192 bytes exactly.
+AT_THE_BOUND = _sized(81, 99)
+BEYOND = _sized(90, 99)[81:]
+BIG = "big=" + "b" * (formats.BAGGAGE_MAX_MEMBER_BYTES - 4)  # a member at its own bound
+
+
+@pytest.mark.parametrize(
+    "members, kept, size",
+    [
+        ([DSC_MEMBERS, *AT_THE_BOUND, *BEYOND], [DSC_MEMBERS, *AT_THE_BOUND], 8192),
+        ([*AT_THE_BOUND, *BEYOND, DSC_MEMBERS], [DSC_MEMBERS, *AT_THE_BOUND], 8192),
+        ([DSC_MEMBERS, BIG, *AT_THE_BOUND], [DSC_MEMBERS, BIG, *AT_THE_BOUND[:40]], 8189),
+    ],
+    ids=["dsc-first", "dsc-last", "a-member-of-4096-bytes"],
+)
+def test_a_tracers_header_past_the_bound_keeps_every_member_that_fits_to_the_byte(
+    members: list[str], kept: list[str], size: int
+) -> None:
+    header = ",".join(members)
+    assert len(header) > formats.BAGGAGE_MAX_BYTES
+    baggage, sent = formats.fit_tracer_baggage(header)
+    assert sent == ",".join(kept)
+    assert len(sent) == size  # the next member would be one too many bytes
+    assert baggage == formats.parse_baggage(sent)
+
+
+BULK = "x" * 3000
+
+
+@pytest.mark.parametrize(
+    "member, leads",
+    [
+        (f"sentry%2Drelease={BULK}", True),  # a sentry member once its key is decoded
+        (f"sentry-release=%FF{BULK}=x", True),  # one whose value no reader can decode
+        (f"vendor={BULK}", False),
+        # Malformed (no reader takes it, and none is kept): its key is no sentry key.
+        (f"\x0bsentry-release={BULK}", False),
+        (f"\x0bvendor={BULK}", False),
+    ],
+    ids=["encoded-key", "undecodable-value", "vendor", "vertical-tab-sentry", "vertical-tab"],
+)
+def test_a_tracers_header_past_the_bound_ranks_its_members_by_their_key(
+    member: str, leads: bool
+) -> None:
+    """Sentry members take their place in the bound first, whatever their values; the
+    others after them, in their order: here, 150 vendors' members of 7,500 bytes, then
+    `member` of 3,000 more."""
+    vendors = _vendors(150)
+    header = ",".join([*vendors, member])
+    baggage, sent = formats.fit_tracer_baggage(header)
+    if leads:
+        assert 0 < len(baggage.third_party) < len(vendors)
+        assert baggage.third_party == tuple(vendors[: len(baggage.third_party)])
+    else:
+        assert baggage.third_party == tuple(vendors)
+        assert sent == ",".join(vendors)
+    assert baggage.sentry == ({"release": BULK} if member.startswith("sentry%2D") else {})
+
+
+@pytest.mark.parametrize(
+    "value, length, valid",
+    [
+        (TRACE, 32, True),
+        (SPAN, 16, True),
+        ("0" * 31 + "1", 32, True),
+        ("0" * 32, 32, False),  # all zeros: invalid
+        ("0" * 16, 16, False),
+        (SPAN, 32, False),  # hex, of another length
+        (TRACE + "0", 32, False),
+        (TRACE.replace("1", "A"), 32, False),  # uppercase
+        ("g" * 16, 16, False),
+        (None, 16, False),
+        (int(SPAN, 16), 16, False),
+    ],
+)
+def test_an_id_is_lowercase_hex_of_its_length_and_not_all_zeros(
+    value: object, length: int, valid: bool
+) -> None:
+    assert formats.is_id(value, length) is valid
 
 
 # Edges of the formats ---------------------------------------------------------

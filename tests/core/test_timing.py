@@ -21,6 +21,8 @@ from metatrace._core.timing import parse_server_timing, quoted_string
         (["(bad);dur=1, good"], [("good", {})], 1),
         (['a;desc="x"y, b'], [("b", {})], 1),
         (["  ,, a ,"], [("a", {})], 0),
+        (["a;desc;dur=1"], [("a", {"desc": "", "dur": "1"})], 0),  # a name alone: empty
+        (["(bad), [worse]", "good, {worst}"], [("good", {})], 3),  # each one counted
     ],
 )
 def test_server_timing_parsing(

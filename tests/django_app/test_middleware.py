@@ -244,3 +244,240 @@ def test_the_async_path_makes_what_the_sync_path_makes(
     get = async_to_sync(AsyncClient(raise_request_exception=False).get)
     pages = [sync, get(path, headers=HEADERS)]
     assert _leaves(pages[0]) == _leaves(pages[1])
+
+
+# A page the cache middleware outside will store, and the page's view named in the warnings,
+# whichever way the page leaves. ------------------------------------------------------------
+
+
+def _stale_view(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    from tests.adapter_pages import STALE_HEAD
+
+    return HttpResponse(f"{STALE_HEAD}<p>page</p></body></html>")
+
+
+def _private_stale_view(request: Any) -> Any:
+    response = _stale_view(request)
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+def _urls() -> list[Any]:
+    from django.urls import include, path
+
+    return [
+        path("stale/", _stale_view, name="stale"),
+        path("private-stale/", _private_stale_view, name="private-stale"),
+        path("", include("tests.nested_urls")),
+    ]
+
+
+urlpatterns = _urls()  # this module is the URLconf of the tests marked with it
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_the_page_the_cache_outside_stores_leaves_without_the_visitors_trace(
+    settings: Any, asynchronous: bool
+) -> None:
+    # The cache middleware outside adds Cache-Control: max-age only after TraceMiddleware saw
+    # the page: the rehearsal tells it that a shared cache may store it, so even the first
+    # visitor's copy (the one stored, and the one a CDN in front may keep) carries no trace.
+    from asgiref.sync import async_to_sync
+    from django.core.cache import cache
+
+    from metatrace._core.timing import parse_server_timing
+
+    settings.MIDDLEWARE = CACHE_OUTSIDE
+    cache.clear()
+    if asynchronous:
+        response = async_to_sync(AsyncClient().get)("/t/tag/", headers=HEADERS)
+    else:
+        response = Client().get("/t/tag/", headers=HEADERS)
+    assert "max-age=" in response["Cache-Control"]  # the cache outside stored it
+    assert parse_trace_meta(response.content.decode()) == {}
+    metrics, _ = parse_server_timing([response.get("Server-Timing", "")])
+    assert not {"sentry-trace", "baggage", "traceparent"} & {metric.name for metric in metrics}
+    assert INCOMING_TRACE not in response.content.decode()
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.usefixtures("_warnings_given_anew")
+@pytest.mark.parametrize(
+    "path, view, strip",
+    [
+        ("/stale/", "stale", False),  # stored by the cache outside, not stripped
+        ("/private-stale/", "private-stale", True),  # not stored: private
+    ],
+)
+def test_stale_tags_under_the_cache_outside_are_replaced_and_name_their_view(
+    settings: Any, caplog: Any, path: str, view: str, strip: bool
+) -> None:
+    from django.core.cache import cache
+
+    from tests.adapter_pages import OTHER
+
+    settings.MIDDLEWARE = CACHE_OUTSIDE
+    cache.clear()
+    metatrace.configure(strip_cacheable=strip)
+    with caplog.at_level("WARNING", logger="metatrace"):
+        response = Client().get(path, headers=HEADERS)
+    html = response.content.decode()
+    assert split_sentry_trace(parse_trace_meta(html)["sentry-trace"])[0] == INCOMING_TRACE
+    assert OTHER not in html
+    assert f"the view {view!r} rendered the trace tags of another trace" in caplog.text
+
+
+def test_server_timing_is_sent_as_django_spells_it(client: Client) -> None:
+    # The name as the server sends it on the wire: Django's own spelling of a header it sets.
+    for path in ["/t/tag/", "/t/private/"]:  # the common page, and one with Cache-Control
+        response = client.get(path, headers=HEADERS)
+        names = [name for name, _ in response.items()]
+        assert "Server-Timing" in names, names
+
+
+# OpenTelemetry as the source: the request's span, from the request's start to its body's end.
+
+
+def _otel() -> Any:
+    from opentelemetry import trace
+
+    from tests import tracers
+
+    tracers.otel_exporter()
+    metatrace.configure(source="opentelemetry", public_key="abc", w3c=True)
+    return trace.get_tracer("tests")
+
+
+def _names(span: Any) -> str:
+    context = span.get_span_context()
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+
+
+def test_a_page_rendered_in_a_child_span_names_the_request_span(rf: Any) -> None:
+    from django.http import HttpResponse
+
+    from metatrace.middleware import TraceMiddleware
+
+    tracer = _otel()
+
+    def view(request: Any) -> Any:
+        with tracer.start_as_current_span("render"):
+            return HttpResponse(f"<html><head>{metatrace.trace_meta()}</head></html>")
+
+    with tracer.start_as_current_span("server") as server:
+        response = TraceMiddleware(view)(rf.get("/"))
+    assert parse_trace_meta(response.content.decode())["traceparent"] == _names(server)
+
+
+@pytest.mark.asyncio
+async def test_an_async_page_rendered_in_a_child_span_names_the_request_span() -> None:
+    from django.http import HttpResponse
+    from django.test import AsyncRequestFactory
+
+    from metatrace.middleware import TraceMiddleware
+
+    tracer = _otel()
+
+    async def view(request: Any) -> Any:
+        with tracer.start_as_current_span("render"):
+            return HttpResponse(f"<html><head>{metatrace.trace_meta()}</head></html>")
+
+    with tracer.start_as_current_span("server") as server:
+        response = await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
+    assert parse_trace_meta(response.content.decode())["traceparent"] == _names(server)
+
+
+def test_a_body_streamed_after_the_span_ended_names_that_span(rf: Any) -> None:
+    from django.http import StreamingHttpResponse
+
+    from metatrace.middleware import TraceMiddleware
+    from tests.adapter_pages import _entries
+
+    tracer = _otel()
+
+    def view(request: Any) -> Any:
+        def body() -> Any:
+            yield "<!doctype html><html><head>"
+            yield str(metatrace.trace_meta())
+            yield "</head><body>streamed</body></html>"
+
+        return StreamingHttpResponse(body(), content_type="text/html")
+
+    with tracer.start_as_current_span("server") as server:
+        response = TraceMiddleware(view)(rf.get("/"))
+    html = b"".join(response.streaming_content).decode()  # the server, after the span ended
+    assert parse_trace_meta(html)["traceparent"] == _names(server)
+    assert _entries(response["Server-Timing"])["traceparent"] == _names(server)
+
+
+@pytest.mark.asyncio
+async def test_an_async_body_streamed_after_the_span_ended_names_that_span() -> None:
+    from django.http import StreamingHttpResponse
+    from django.test import AsyncRequestFactory
+
+    from metatrace.middleware import TraceMiddleware
+
+    tracer = _otel()
+
+    async def view(request: Any) -> Any:
+        async def body() -> Any:
+            yield "<!doctype html><html><head>"
+            yield str(metatrace.trace_meta())
+            yield "</head><body>streamed</body></html>"
+
+        return StreamingHttpResponse(body(), content_type="text/html")
+
+    with tracer.start_as_current_span("server") as server:
+        response = await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
+    chunks = [chunk async for chunk in response.streaming_content]
+    assert parse_trace_meta(b"".join(chunks).decode())["traceparent"] == _names(server)
+
+
+@pytest.mark.asyncio
+async def test_the_request_span_is_no_longer_named_once_an_async_request_left() -> None:
+    # The span current after the request (a child of the server span, say) is named again.
+    from django.http import HttpResponse
+    from django.test import AsyncRequestFactory
+
+    from metatrace.middleware import TraceMiddleware
+
+    tracer = _otel()
+
+    async def view(request: Any) -> Any:
+        return HttpResponse("<html><head></head></html>")
+
+    with tracer.start_as_current_span("server"):
+        await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
+        with tracer.start_as_current_span("after") as after:
+            tags = parse_trace_meta(str(metatrace.trace_meta()))
+    assert tags["traceparent"] == _names(after)
+
+
+# A stream the client leaves: the view's clean-up runs in the request's trace, as any of its
+# code does (its tags rendered, not withheld). --------------------------------------------
+
+
+def test_a_stream_the_client_leaves_is_cleaned_up_with_the_requests_tags(rf: Any) -> None:
+    from django.http import StreamingHttpResponse
+
+    from metatrace.middleware import TraceMiddleware
+
+    cleaned_up: list[str] = []
+
+    def view(request: Any) -> Any:
+        def body() -> Any:
+            try:
+                while True:
+                    yield "<p>more</p>"
+            finally:
+                cleaned_up.append(str(metatrace.trace_meta()))
+
+        return StreamingHttpResponse(body(), content_type="text/html")
+
+    response = TraceMiddleware(view)(rf.get("/", headers=HEADERS))
+    next(iter(response.streaming_content))
+    response.close()  # what the server does when the client goes away
+    [tags] = cleaned_up
+    assert split_sentry_trace(parse_trace_meta(tags)["sentry-trace"])[0] == INCOMING_TRACE

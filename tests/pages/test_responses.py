@@ -9,6 +9,7 @@ import gzip
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -22,6 +23,7 @@ from django.test.client import Client as DjangoClient
 from django.utils.http import http_date
 
 import metatrace
+import metatrace._core.config
 import metatrace._core.timing
 from metatrace._core.context import TraceContext
 from metatrace._core.withheld import tags_withheld
@@ -534,7 +536,10 @@ def test_tags_rendered_twice_leave_as_one_set(
     caplog.set_level(logging.WARNING, logger="metatrace")
     response = client.get("/r/twice/", headers=A)
     assert_one_set_of(response.content.decode(), TRACE_A)
-    assert "rendered the trace tags more than once, so one set was kept" in caplog.text
+    assert (
+        "the view 'tests.responses_urls.twice' rendered the trace tags more than once, so one "
+        "set was kept"
+    ) in caplog.text
     assert int(response["Content-Length"]) == len(response.content)
 
 
@@ -824,6 +829,12 @@ CHARSET_HEADS = {
     "one in a comment first": (
         '<html><head><!-- <meta charset="latin1"> --><meta charset="utf-8"><title>t</title></head>'
     ),
+    "after a script": (
+        '<html><head><script>init()</script><meta charset="utf-8"><title>t</title></head>'
+    ),
+    "after a script that writes a comment's start": (
+        '<html><head><script>s="<!--"</script><meta charset="utf-8"><title>t</title></head>'
+    ),
 }
 
 
@@ -858,8 +869,9 @@ def test_injection_comes_after_the_meta_charset(html: str) -> None:
         "<html><head><title>t</title></head>",
         "<html><head><script>document.write('<meta charset=\"x\">')</script></head>",
         '<html><head><!-- <meta charset="latin1"> --><title>t</title></head>',
+        '<html><head><title>t</title></head><body><meta charset="utf-8"></body>',
     ],
-    ids=["none", "in a script", "in a comment"],
+    ids=["none", "in a script", "in a comment", "in the body"],
 )
 def test_injection_without_a_meta_charset_comes_right_after_the_head_tag(html: str) -> None:
     metatrace.configure(public_key="k", inject=True)
@@ -1422,3 +1434,236 @@ def test_the_common_pages_path_makes_what_the_general_one_makes(page: str, injec
         assert general is not None and general.work is responses.Work.HEAD
         assert fast == general.body(body, lambda: "the page '/twin'")
         assert timing == general.header_changes()["Server-Timing"]
+
+
+# Elastic's script on the common page's path ------------------------------------------------
+
+ELASTIC_COMMON = (
+    ELASTIC.split("out = {{")[0]
+    + """
+import logging
+from metatrace._pages import responses
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+transaction = client.begin_transaction("request")
+own = str(metatrace.elastic_page_load())
+trace = transaction.trace_parent.trace_id
+stale = own.replace(trace, "0123456789abcdef0123456789abcdef")
+out = {{"trace": trace}}
+for name, script in (("stale", stale), ("own", own)):
+    body = ("<html><head>" + script + "</head><body></body></html>").encode()
+    new, _ = responses.carry_head(body, lambda name=name: "the page '/" + name + "'")
+    out[name] = [new.decode(), new is body]
+print(json.dumps(out))
+client.end_transaction("GET /")
+client.close()
+"""
+)
+
+
+def test_the_common_pages_path_replaces_a_stale_elastic_script_and_keeps_this_requests() -> None:
+    code = ELASTIC_COMMON.format(source="elasticapm", rate=1.0, parent=None)
+    result = run_python(f"import os; os.environ['SETUP_RECORD'] = '/dev/null'\n{code}")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    stale, stale_kept = out["stale"]
+    [script] = BeautifulSoup(stale, "html.parser").find_all("script")
+    assert json.loads(script.get_text())["pageLoadTraceId"] == out["trace"]
+    assert not stale_kept
+    own, own_kept = out["own"]
+    assert own_kept and out["trace"] in own  # the very body: not rewritten
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("metatrace:")]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(
+        "metatrace: the page '/stale' rendered the trace tags of another trace ('<script "
+    )
+
+
+def test_the_common_pages_path_reads_the_settings_when_nothing_has_yet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Like every reader of the settings, it reads Sentry's environment variables first.
+    monkeypatch.setenv("SENTRY_DSN", DSN)
+    monkeypatch.setattr(metatrace._core.config, "configured", None)
+    body = STALE_PAGE.encode()
+    new, timing = responses.carry_head(body, lambda: "the page '/first'")
+    tags = parse_trace_meta(new.decode())
+    assert decode_baggage(tags["baggage"])["public_key"] == "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+    assert OTHER_TRACE not in new.decode()
+    assert dict(parse_server_timing(timing))["sentry-trace"]["desc"] == tags["sentry-trace"]
+
+
+# Comments and scripts in the head: each is skipped once, to its own end ----------------------
+
+
+def _fixed_in_time(html: str, *, inject: bool) -> tuple[str, str]:
+    """`_fixed(html)`, given 10 seconds: a scan that goes back to where it was never ends."""
+    done: list[tuple[str, str]] = []
+    reader = threading.Thread(target=lambda: done.append(_fixed(html, inject=inject)), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert done, "the head is still being read"
+    return done[0]
+
+
+CHARSET = '<meta charset="utf-8">'
+HEADS_READ_TO_THEIR_END = {
+    "two comments, then stale tags": (
+        f"<html><head><!-- a --><!-- b -->{OTHER_TAGS}</head><body></body></html>",
+        OTHER_TAGS,
+    ),
+    "stale tags between two comments": (
+        f"<html><head><!-- a -->{OTHER_TAGS}<!-- b --></head><body></body></html>",
+        OTHER_TAGS,
+    ),
+    "a second script that ends by naming the head's end": (
+        "<html><head><script>a()</script><script>s='</head>'</script>"
+        f"{OTHER_TAGS}</head><body></body></html>",
+        OTHER_TAGS,
+    ),
+    "a comment before the page, one in its head, then the charset": (
+        f"<!-- a --><html><head><!-- b -->{CHARSET}<title>t</title></head><body></body></html>",
+        CHARSET,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "html, after", HEADS_READ_TO_THEIR_END.values(), ids=HEADS_READ_TO_THEIR_END
+)
+def test_a_head_is_read_past_each_comment_and_script_to_its_end(html: str, after: str) -> None:
+    """Stale tags after (or between) comments and scripts are replaced where they were; a
+    head without tags gets them after its charset."""
+    stale = after == OTHER_TAGS
+    fixed, ours = _fixed_in_time(html, inject=not stale)
+    assert fixed == html.replace(after, ours if stale else after + ours, 1)
+
+
+SCRIPTS_AROUND_THE_HEADS_END = [
+    # Scripts closed before the head's end: the end is the head's; tags after it are content.
+    "<html><head><script>a()</script><script>b()</script><title>t</title></head>"
+    f"<body><script>c()</script>{OTHER_TAGS}</body></html>",
+    "<html><head><script>a()</script><title>t</title>"
+    f"<body class=x><script>c()</script>{OTHER_TAGS}</body></html>",
+]
+
+
+@pytest.mark.parametrize("html", SCRIPTS_AROUND_THE_HEADS_END, ids=["end-tag", "body-tag"])
+def test_the_heads_end_after_its_scripts_is_its_end(html: str) -> None:
+    assert _fixed(html)[0] == html
+
+
+def test_a_script_that_starts_the_page_is_skipped_to_its_end() -> None:
+    # A script before <html> (a theme switch, say) that writes a body tag: no head end.
+    html = (
+        "<script>if (dark) document.write('<body class=dark>')</script>"
+        f"<html><head>{OTHER_TAGS}</head><body></body></html>"
+    )
+    fixed, ours = _fixed(html)
+    assert fixed == html.replace(OTHER_TAGS, ours)
+
+
+# Where the tags go in a page without a head start tag -------------------------------------
+
+WHERE_THE_HEAD_BEGINS = {
+    "after <html>": ("<html lang=en><title>t</title></html>", "<html lang=en>"),
+    "after the doctype": ("<!doctype html><title>t</title><p>x</p>", "<!doctype html>"),
+    "after the doctype, not a script's <html>": (
+        "<!doctype html><title>t</title><body><script>w.document.write('<html>')</script>",
+        "<!doctype html>",
+    ),
+    "nowhere: only a script's doctype": (
+        "<title>t</title><body><script>w.document.write('<!doctype html>')</script>",
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize("html, before", WHERE_THE_HEAD_BEGINS.values(), ids=WHERE_THE_HEAD_BEGINS)
+def test_a_page_without_a_head_tag_gets_the_tags_where_its_head_begins(
+    html: str, before: str
+) -> None:
+    fixed, ours = _fixed(html, inject=True)
+    assert fixed == (html.replace(before, before + ours, 1) if before else html)
+
+
+@pytest.mark.parametrize("size", [HEAD_LIMIT - 1, HEAD_LIMIT])
+def test_a_head_that_fills_the_bound_gets_no_tags_injected(
+    size: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A start of HEAD_LIMIT bytes (what an adapter holds at most) may go on with tags of its
+    own: no more is read, so none are injected. A page a byte shorter is whole."""
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    start = "<html><head><title>"
+    html = start + "x" * (size - len(start))  # a head that does not end
+    fixed, ours = _fixed(html, inject=True)
+    assert fixed == (html if size == HEAD_LIMIT else html.replace("<head>", "<head>" + ours))
+    assert ("runs past the first" in caplog.text) is (size == HEAD_LIMIT)
+
+
+# The warning's quote ---------------------------------------------------------------------------
+
+
+def test_the_warning_quotes_the_tag_of_another_trace_not_this_traces_own_before_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    with metatrace.trace_scope(A) as trace:
+        shown = str(trace.meta())
+    _fixed(f"<html><head>{shown}{OTHER_TAGS}</head></html>")
+    assert (
+        f'another trace (\'<meta name="sentry-trace" content="{OTHER_TRACE}-0123456789abcdef-1">'
+        "'), so they were replaced"
+    ) in caplog.text
+
+
+def test_the_warning_quotes_200_characters_of_a_long_tag_with_its_bytes_past_ascii_replaced(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    baggage = f'<meta name="baggage" content="sentry-trace_id={OTHER_TRACE},sentry-release=caf'
+    html = f'<html><head>{baggage}\u00e9-{"x" * 300}">{OTHER_TAGS}</head></html>'
+    fixed, ours = _fixed(html)
+    assert OTHER_TRACE not in fixed and ours in fixed
+    quoted = (baggage + "\ufffd\ufffd-" + "x" * 300)[:200]  # é is two bytes in UTF-8
+    assert f"another trace ({quoted!r}), so they were replaced" in caplog.text
+
+
+def test_a_tag_of_this_trace_that_metatrace_did_not_write_is_replaced_and_quoted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Written by hand with a space before the id: not this trace's tag as metatrace renders it.
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    written = f'<meta name="sentry-trace" content=" {TRACE_A}-{"1" * 16}-1">'
+    fixed, ours = _fixed(f"<html><head>{written}</head></html>")
+    assert fixed == f"<html><head>{ours}</head></html>"
+    assert f"another trace ({written!r}), so they were replaced" in caplog.text
+
+
+# Fragments: no head, so not read ---------------------------------------------------------------
+
+FRAGMENT = ("<div>" + OTHER_TAGS + "<p>row</p>" * 2000 + "</div>").encode()
+
+
+def test_a_fragment_is_not_read(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="metatrace")
+    metatrace.configure(inject=True)
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        assert page.body(FRAGMENT, lambda: "a fragment") is FRAGMENT
+    assert caplog.text == ""
+
+
+@pytest.mark.parametrize("cut", [8192, 8193, 9000])
+def test_a_fragments_start_that_is_enough_is_given_what_the_whole_fragment_is(cut: int) -> None:
+    """An adapter holds a page's start until `head_seen()`; what that start is given must be
+    what the whole page would be. A fragment's start is enough once it is past 8 KB."""
+    start, rest = FRAGMENT[:cut], FRAGMENT[cut:]
+    seen = responses.head_seen(start)
+    assert seen or cut <= 8192  # not held back past 8 KB
+    metatrace.configure(inject=True)
+    with metatrace.trace_scope(A):
+        page = read_page({"content-type": "text/html"}, 200, complete=True)
+        assert page is not None
+        if seen:
+            assert page.body(start, lambda: "a fragment") + rest == FRAGMENT
