@@ -34,6 +34,7 @@ from tests.adapter_pages import (
 )
 from tests.conftest import INCOMING_TRACE, parse_trace_meta, trace_meta_elements
 from tests.timing_reader import parse_server_timing
+from tests.tracers import otel_source, otel_traceparent
 
 with warnings.catch_warnings():
     # Starlette 1.x suggests httpx2 for its test client; httpx still works, and we use it.
@@ -412,6 +413,27 @@ async def test_asgi_page_is_held_until_the_chunk_with_its_heads_end() -> None:
 
 
 @pytest.mark.asyncio
+async def test_asgi_head_end_inside_a_comment_split_across_chunks_is_no_heads_end() -> None:
+    # The chunks are read together: a comment begun in one and closed in another hides its
+    # "</head>", and the stale tag after it is still in the head.
+    metatrace.configure(public_key="abc")
+    pieces = [
+        b"<html><head><!-",
+        b"- </head> -->",
+        STALE_HEAD.removeprefix("<html><head>").encode(),
+        b"<p>page</p></body></html>",
+    ]
+    messages = [
+        {"type": "http.response.body", "body": piece, "more_body": True} for piece in pieces
+    ]
+    end = {"type": "http.response.body", "body": b"", "more_body": False}
+    out = await _asgi_run([_html_start(sum(map(len, pieces))), *messages, end])
+    assert out[2:] == [messages[3], end]  # held until the chunk with the head's real end
+    _continued(out[1]["body"].decode())
+    assert OTHER.encode() not in b"".join(message["body"] for message in out[1:])
+
+
+@pytest.mark.asyncio
 async def test_asgi_head_response_keeps_the_apps_body_and_length() -> None:
     metatrace.configure(inject=True, public_key="abc")
     page = NO_TAGS.encode()
@@ -500,3 +522,20 @@ async def test_asgi_held_chunks_go_joined_before_an_extension_message_and_the_re
         other,
         end,
     ]
+
+
+@pytest.mark.asyncio
+async def test_the_request_span_is_no_longer_named_once_the_request_left() -> None:
+    # OpenTelemetry as the source: the span current after the request (a child of the server
+    # span, say) is named again, not the request's span that was pinned while it ran.
+    tracer = otel_source()
+    page = NO_TAGS.encode()
+    with tracer.start_as_current_span("server") as server:
+        sent = await _asgi_run(
+            [_html_start(len(page)), {"type": "http.response.body", "body": page}]
+        )
+        with tracer.start_as_current_span("after") as after:
+            tags = parse_trace_meta(str(metatrace.trace_meta()))
+    headers = dict(sent[0]["headers"])
+    assert _entries(headers[b"server-timing"].decode())["traceparent"] == otel_traceparent(server)
+    assert tags["traceparent"] == otel_traceparent(after)

@@ -125,7 +125,7 @@ def test_the_core_sources_and_pages_import_no_framework(module: str) -> None:
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("checker")])
-def test_the_checker_needs_the_standard_library_only(module: str) -> None:
+def test_the_checker_needs_no_framework_and_only_the_core(module: str) -> None:
     assert _third_party(module) == set()
     assert {name for name in imports(module) if layer(name) != ADAPTERS} <= {
         name for name in MODULES if name.startswith("_core.") or name == "_pages.caching"

@@ -27,6 +27,7 @@ from tests.adapter_pages import (
     _page_text,
 )
 from tests.conftest import INCOMING_SPAN, INCOMING_TRACE, parse_trace_meta, run_python
+from tests.tracers import otel_source, otel_traceparent
 
 pytestmark = pytest.mark.usefixtures("_warnings_given_anew")
 
@@ -478,3 +479,65 @@ def test_wsgi_page_is_held_until_the_chunk_with_its_heads_end() -> None:
     assert out[1:] == HEAD_CHUNKS[2:]  # the rest passes as it comes
     _continued(out[0].decode())  # the stale tags after 22 KB of head, replaced
     assert OTHER not in b"".join(out).decode()
+
+
+# OpenTelemetry as the source: the request's span, from the request's start to its body's end.
+
+
+def _otel_page(body: Iterator[str]) -> Any:
+    """A WSGI app whose HTML body is `body`, iterated by the server after the app returned."""
+
+    def app(environ: dict[str, object], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return (chunk.encode() for chunk in body)
+
+    return app
+
+
+def _streamed() -> Iterator[str]:
+    yield "<!doctype html><html><head>"
+    yield str(metatrace.trace_meta())
+    yield "</head><body>streamed</body></html>"
+
+
+def test_a_page_rendered_in_a_child_span_names_the_request_span() -> None:
+    tracer = otel_source()
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        with tracer.start_as_current_span("render"):
+            html = f"<html><head>{metatrace.trace_meta()}</head></html>"
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [html.encode()]
+
+    with tracer.start_as_current_span("server") as server:
+        _, out = _wsgi_run(app)
+    assert parse_trace_meta(b"".join(out).decode())["traceparent"] == otel_traceparent(server)
+
+
+def test_a_body_streamed_after_the_span_ended_names_that_span() -> None:
+    # As gunicorn runs a WSGI app: the body is iterated after the server span has ended.
+    tracer = otel_source()
+    calls: Calls = []
+    with tracer.start_as_current_span("server") as server:
+        body = metatrace.wsgi.TraceMiddleware(_otel_page(_streamed()))(
+            dict(ENVIRON), lambda *call: calls.append(call)
+        )
+    html = b"".join(body).decode()
+    body.close()  # type: ignore[attr-defined]
+    assert parse_trace_meta(html)["traceparent"] == otel_traceparent(server)
+    assert _entries(dict(calls[0][1])["Server-Timing"])["traceparent"] == otel_traceparent(server)
+
+
+def test_the_request_span_is_no_longer_named_once_the_request_left() -> None:
+    # The span current after the request (a child of the server span, say) is named again.
+    tracer = otel_source()
+
+    def app(environ: dict[str, object], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<html><head></head></html>"]
+
+    with tracer.start_as_current_span("server"):
+        _wsgi_run(app)
+        with tracer.start_as_current_span("after") as after:
+            tags = parse_trace_meta(str(metatrace.trace_meta()))
+    assert tags["traceparent"] == otel_traceparent(after)

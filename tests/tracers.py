@@ -104,6 +104,23 @@ def otel_exporter() -> Any:
     return exporter
 
 
+def otel_source() -> Any:
+    """OpenTelemetry as metatrace's source (W3C tags on), and a tracer of the real SDK."""
+    from opentelemetry import trace
+
+    import metatrace
+
+    otel_exporter()
+    metatrace.configure(source="opentelemetry", public_key="abc", w3c=True)
+    return trace.get_tracer("tests")
+
+
+def otel_traceparent(span: Any) -> str:
+    """The traceparent that names `span`, sampled."""
+    context = span.get_span_context()
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
+
+
 @contextmanager
 def otel_django() -> Iterator[Any]:
     """opentelemetry-instrumentation-django on; the exporter of the finished spans."""

@@ -165,7 +165,35 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
     status, out, _ = _run(capsys, *argv, "--format", "json")
-    return status, json.loads(out)
+    report = json.loads(out)
+    _assert_documented_shape(report, status)
+    return status, report
+
+
+VERDICTS = {"pass": OK, "fail": FAILED, "unreachable": UNREACHABLE}
+
+
+def _assert_documented_shape(report: dict[str, Any], status: int) -> None:
+    """Every JSON report the tests make has the layout docs/checker.md documents (schema 1)."""
+    assert set(report) == {"schema", "verdict", "exit_status", "pages"}
+    assert report["schema"] == 1
+    assert VERDICTS[report["verdict"]] == report["exit_status"] == status
+    pages = report["pages"]
+    assert pages and report["exit_status"] == max(page["exit_status"] for page in pages)
+    keys = {"url", "judged", "fetched", "verdict", "exit_status", "error", "insecure", "sections"}
+    for page in pages:
+        assert set(page) == keys
+        assert VERDICTS[page["verdict"]] == page["exit_status"]
+        assert isinstance(page["insecure"], bool)
+        assert all(isinstance(url, str) for url in page["fetched"])
+        assert (page["error"] is None) is (page["verdict"] != "unreachable")
+        for section in page["sections"]:
+            assert set(section) == {"title", "findings"} and isinstance(section["title"], str)
+            for finding in section["findings"]:
+                assert set(finding) == {"level", "text"}
+                assert finding["level"] in ("ok", "info", "warn", "fail")
+        failed = any(f["level"] == "fail" for s in page["sections"] for f in s["findings"])
+        assert failed is (page["verdict"] == "fail")
 
 
 def test_a_page_behind_a_login_is_never_a_silent_pass(

@@ -16,6 +16,7 @@ from tests.conftest import (
     parse_trace_meta,
     split_sentry_trace,
 )
+from tests.tracers import otel_source, otel_traceparent
 
 pytestmark = pytest.mark.urls("tests.nested_urls")
 
@@ -340,27 +341,12 @@ def test_server_timing_is_sent_as_django_spells_it(client: Client) -> None:
 # OpenTelemetry as the source: the request's span, from the request's start to its body's end.
 
 
-def _otel() -> Any:
-    from opentelemetry import trace
-
-    from tests import tracers
-
-    tracers.otel_exporter()
-    metatrace.configure(source="opentelemetry", public_key="abc", w3c=True)
-    return trace.get_tracer("tests")
-
-
-def _names(span: Any) -> str:
-    context = span.get_span_context()
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-01"
-
-
 def test_a_page_rendered_in_a_child_span_names_the_request_span(rf: Any) -> None:
     from django.http import HttpResponse
 
     from metatrace.middleware import TraceMiddleware
 
-    tracer = _otel()
+    tracer = otel_source()
 
     def view(request: Any) -> Any:
         with tracer.start_as_current_span("render"):
@@ -368,7 +354,7 @@ def test_a_page_rendered_in_a_child_span_names_the_request_span(rf: Any) -> None
 
     with tracer.start_as_current_span("server") as server:
         response = TraceMiddleware(view)(rf.get("/"))
-    assert parse_trace_meta(response.content.decode())["traceparent"] == _names(server)
+    assert parse_trace_meta(response.content.decode())["traceparent"] == otel_traceparent(server)
 
 
 @pytest.mark.asyncio
@@ -378,7 +364,7 @@ async def test_an_async_page_rendered_in_a_child_span_names_the_request_span() -
 
     from metatrace.middleware import TraceMiddleware
 
-    tracer = _otel()
+    tracer = otel_source()
 
     async def view(request: Any) -> Any:
         with tracer.start_as_current_span("render"):
@@ -386,7 +372,7 @@ async def test_an_async_page_rendered_in_a_child_span_names_the_request_span() -
 
     with tracer.start_as_current_span("server") as server:
         response = await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
-    assert parse_trace_meta(response.content.decode())["traceparent"] == _names(server)
+    assert parse_trace_meta(response.content.decode())["traceparent"] == otel_traceparent(server)
 
 
 def test_a_body_streamed_after_the_span_ended_names_that_span(rf: Any) -> None:
@@ -395,7 +381,7 @@ def test_a_body_streamed_after_the_span_ended_names_that_span(rf: Any) -> None:
     from metatrace.middleware import TraceMiddleware
     from tests.adapter_pages import _entries
 
-    tracer = _otel()
+    tracer = otel_source()
 
     def view(request: Any) -> Any:
         def body() -> Any:
@@ -408,8 +394,8 @@ def test_a_body_streamed_after_the_span_ended_names_that_span(rf: Any) -> None:
     with tracer.start_as_current_span("server") as server:
         response = TraceMiddleware(view)(rf.get("/"))
     html = b"".join(response.streaming_content).decode()  # the server, after the span ended
-    assert parse_trace_meta(html)["traceparent"] == _names(server)
-    assert _entries(response["Server-Timing"])["traceparent"] == _names(server)
+    assert parse_trace_meta(html)["traceparent"] == otel_traceparent(server)
+    assert _entries(response["Server-Timing"])["traceparent"] == otel_traceparent(server)
 
 
 @pytest.mark.asyncio
@@ -419,7 +405,7 @@ async def test_an_async_body_streamed_after_the_span_ended_names_that_span() -> 
 
     from metatrace.middleware import TraceMiddleware
 
-    tracer = _otel()
+    tracer = otel_source()
 
     async def view(request: Any) -> Any:
         async def body() -> Any:
@@ -432,7 +418,7 @@ async def test_an_async_body_streamed_after_the_span_ended_names_that_span() -> 
     with tracer.start_as_current_span("server") as server:
         response = await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
     chunks = [chunk async for chunk in response.streaming_content]
-    assert parse_trace_meta(b"".join(chunks).decode())["traceparent"] == _names(server)
+    assert parse_trace_meta(b"".join(chunks).decode())["traceparent"] == otel_traceparent(server)
 
 
 @pytest.mark.asyncio
@@ -443,7 +429,7 @@ async def test_the_request_span_is_no_longer_named_once_an_async_request_left() 
 
     from metatrace.middleware import TraceMiddleware
 
-    tracer = _otel()
+    tracer = otel_source()
 
     async def view(request: Any) -> Any:
         return HttpResponse("<html><head></head></html>")
@@ -452,7 +438,7 @@ async def test_the_request_span_is_no_longer_named_once_an_async_request_left() 
         await TraceMiddleware(view)(AsyncRequestFactory().get("/"))
         with tracer.start_as_current_span("after") as after:
             tags = parse_trace_meta(str(metatrace.trace_meta()))
-    assert tags["traceparent"] == _names(after)
+    assert tags["traceparent"] == otel_traceparent(after)
 
 
 # A stream the client leaves: the view's clean-up runs in the request's trace, as any of its
